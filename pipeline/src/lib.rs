@@ -2,5 +2,14 @@
 //! (embedded chDB or a server), the schema and rollups, progress toward the goal, and the `haoqi`
 //! binary's commands. Data flows one way: collectors → pipeline → store → reports.
 
+pub mod cli;
+pub mod config;
 pub mod count;
+pub mod dimensions;
+pub mod output;
+pub mod progress;
+pub mod reading;
+pub mod spool;
+pub mod registry;
 pub mod time;
+pub mod store;

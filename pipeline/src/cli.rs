@@ -1,0 +1,353 @@
+//! The `haoqi` command line. Each subcommand is a small function over the library; this is the
+//! binary's edge, where errors become messages and exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use chrono::{NaiveDate, Utc};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+use crate::output::{render, Format, Table};
+use crate::progress::{self, By, ProgressQuery};
+use crate::registry::{self, check, Registry};
+use crate::spool::{Spool, Writer};
+use crate::store::{self, migrate, Store, StoreLocation};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "haoqi",
+    version,
+    about = "Watches the public numbers of the science-communication matrix and turns them into answers",
+    long_about = "haoqi tracks followers of every account in the matrix (units × Douyin, WeChat \
+Channels, Kuaishou, Bilibili, WeChat official accounts), stores readings in ClickHouse, and \
+reports progress toward the goal.",
+    after_help = "Examples:\n  haoqi init\n  haoqi registry check\n  haoqi progress --by region\n  haoqi --store http://haoqi@ch:8123/haoqi progress --format json"
+)]
+pub struct Cli {
+    /// Configuration file (default: ./haoqi.toml when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Store: embedded:PATH (default embedded:./data/haoqi) or http://user@host:8123/db;
+    /// the password comes from HAOQI_CLICKHOUSE_PASSWORD.
+    #[arg(long, global = true, value_name = "STORE")]
+    pub store: Option<String>,
+    /// Registry directory with regions.csv, units.csv, accounts.csv (default: built-in reference).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub registry: Option<PathBuf>,
+    /// More log output (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create or upgrade the store's schema, load the registry, replay the spool.
+    #[command(after_help = "Example:\n  haoqi init\n  haoqi --store embedded:/var/lib/haoqi init")]
+    Init(InitArgs),
+    /// Check, load or regenerate the registry of units and accounts.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// Progress toward the follower goal, as of the end of a day.
+    #[command(after_help = "Examples:\n  haoqi progress\n  haoqi progress --by region --as-of 2024-12-31\n  haoqi progress --by account --format csv > accounts.csv")]
+    Progress(ProgressArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Only apply migrations; do not load the registry.
+    #[arg(long)]
+    pub no_registry: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RegistryCommand {
+    /// Validate the registry and report, per rule, what breaks it (exit 1 on errors).
+    #[command(after_help = "Examples:\n  haoqi registry check\n  haoqi --registry ./my-registry registry check --format json")]
+    Check {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Load the registry into the store (new versions only for what changed).
+    #[command(after_help = "Example:\n  haoqi --registry ./my-registry registry load")]
+    Load,
+    /// Write the built-in reference registry's files to a directory, to start your own.
+    #[command(after_help = "Example:\n  haoqi registry reference --out ./my-registry")]
+    Reference {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ProgressArgs {
+    /// The day whose end the figures describe (Beijing time; default today).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<NaiveDate>,
+    /// Break the totals down (the matrix row is always first).
+    #[arg(long, value_enum)]
+    pub by: Option<By>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// Writes to stdout; a closed pipe (`haoqi progress | head`) ends output quietly instead of
+/// panicking.
+fn write_stdout(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("haoqi: cannot write output: {e}");
+        std::process::exit(1);
+    }
+}
+
+macro_rules! out {
+    ($($arg:tt)*) => { write_stdout(&format!($($arg)*)) };
+}
+
+macro_rules! outln {
+    () => { write_stdout("\n") };
+    ($($arg:tt)*) => { write_stdout(&format!("{}\n", format!($($arg)*))) };
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eoutln!("haoqi: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eoutln!("haoqi: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+struct Context_ {
+    config: Config,
+    registry_dir: Option<PathBuf>,
+    location: StoreLocation,
+}
+
+impl Context_ {
+    fn new(cli: &Cli) -> Result<Self> {
+        let config = Config::load(cli.config.as_deref())?;
+        let registry_dir = config.registry_dir(cli.registry.as_deref());
+        let location = config.store_location(cli.store.as_deref())?;
+        Ok(Context_ {
+            config,
+            registry_dir,
+            location,
+        })
+    }
+
+    fn registry(&self) -> Result<Registry> {
+        Ok(Registry::load(self.registry_dir.as_deref())?)
+    }
+
+    async fn store(&self) -> Result<Arc<dyn Store>> {
+        let s = store::open(&self.location)
+            .await
+            .with_context(|| format!("opening the store {}", self.location))?;
+        Ok(Arc::from(s))
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let ctx = Context_::new(&cli)?;
+    match cli.command {
+        Command::Init(args) => init(&ctx, &args).await,
+        Command::Registry(RegistryCommand::Check { format }) => registry_check(&ctx, format),
+        Command::Registry(RegistryCommand::Load) => registry_load(&ctx).await,
+        Command::Registry(RegistryCommand::Reference { out }) => registry_reference(&out),
+        Command::Progress(args) => progress(&ctx, &args).await,
+    }
+}
+
+async fn init(ctx: &Context_, args: &InitArgs) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    let report = migrate::migrate(store.as_ref()).await?;
+    outln!(
+        "store {}: schema migrations applied {} ({}), already present {}",
+        store.describe(),
+        report.applied.len(),
+        report
+            .applied
+            .iter()
+            .map(|(v, n)| format!("{v:04}_{n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        report.already
+    );
+    if !args.no_registry {
+        load_registry(ctx, store.as_ref()).await?;
+    }
+    let spool = Spool::open(&ctx.config.spool_dir(&ctx.location))?;
+    let replay = Writer::new(store.clone(), spool.clone()).replay().await?;
+    outln!(
+        "spool {}: replayed {} batch(es) ({} readings), {} rejected, {} waiting",
+        spool.dir().display(),
+        replay.replayed,
+        replay.rows,
+        replay.rejected,
+        replay.remaining
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn load_registry(ctx: &Context_, store: &dyn Store) -> Result<()> {
+    let registry = ctx.registry()?;
+    let report = check::check(&registry, &ctx.config.targets);
+    if report.has_errors() {
+        anyhow::bail!(
+            "the registry {} has {} error(s); run `haoqi registry check` to see them. Nothing was loaded.",
+            registry.source,
+            report.errors
+        );
+    }
+    let changes =
+        crate::dimensions::load(store, &registry, &ctx.config.targets, Utc::now()).await?;
+    let line = |name: &str, c: &crate::dimensions::TableChanges| {
+        format!(
+            "{name}: {} added, {} changed, {} deleted, {} unchanged",
+            c.added, c.changed, c.deleted, c.unchanged
+        )
+    };
+    outln!(
+        "registry {} ({} warning(s)): {}; {}; {}",
+        registry.source,
+        report.warnings,
+        line("regions", &changes.regions),
+        line("units", &changes.units),
+        line("accounts", &changes.accounts)
+    );
+    Ok(())
+}
+
+async fn registry_load(ctx: &Context_) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    migrate::require_current(store.as_ref()).await?;
+    load_registry(ctx, store.as_ref()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn registry_check(ctx: &Context_, format: Format) -> Result<ExitCode> {
+    let registry = ctx.registry()?;
+    let report = check::check(&registry, &ctx.config.targets);
+    let mut table = Table::new(&["severity", "rule", "subject", "where", "message"]);
+    for f in &report.findings {
+        table.push(vec![
+            f.severity.as_str().into(),
+            f.rule.into(),
+            f.subject.clone(),
+            f.location.clone().unwrap_or_default(),
+            f.message.clone(),
+        ]);
+    }
+    let json = serde_json::to_value(&report)?;
+    if format == Format::Table {
+        outln!(
+            "registry {}: {} regions, {} units, {} accounts",
+            report.registry, report.regions, report.units, report.accounts
+        );
+        let mut rules = Table::new(&["rule", "severity", "findings", "checks"]);
+        for (id, severity, what) in check::RULES {
+            rules.push(vec![
+                (*id).into(),
+                severity.as_str().into(),
+                report.per_rule.get(id).copied().unwrap_or(0).to_string(),
+                (*what).into(),
+            ]);
+        }
+        out!("{}", rules.to_text());
+        if !report.findings.is_empty() {
+            outln!();
+            out!("{}", table.to_text());
+        }
+        outln!(
+            "\n{} error(s), {} warning(s)",
+            report.errors, report.warnings
+        );
+    } else {
+        out!("{}", render(format, &table, &json));
+    }
+    Ok(if report.has_errors() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn registry_reference(out: &Path) -> Result<ExitCode> {
+    let regions = Registry::reference_regions()?;
+    let files = registry::reference::generate(&regions);
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let [(_, regions_src), _, _] = Registry::reference_texts();
+    for (name, text) in [
+        (registry::REGIONS_FILE, regions_src),
+        (registry::UNITS_FILE, files.units_csv.as_str()),
+        (registry::ACCOUNTS_FILE, files.accounts_csv.as_str()),
+    ] {
+        let path = out.join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        outln!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn progress(ctx: &Context_, args: &ProgressArgs) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    migrate::require_current(store.as_ref()).await?;
+    let query = ProgressQuery {
+        as_of: args.as_of.unwrap_or_else(crate::time::today),
+        stale_after_hours: ctx.config.progress.stale_after_hours,
+    };
+    if args.by == Some(By::Account) {
+        let rows = query.accounts(store.as_ref()).await?;
+        let table = progress::account_table(&rows);
+        out!(
+            "{}",
+            render(args.format, &table, &serde_json::to_value(&rows)?)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let p = query
+        .summary(store.as_ref(), ctx.config.goal.followers, ctx.config.goal.deadline)
+        .await?;
+    let table = progress::group_table(&p, args.by);
+    if args.format == Format::Table {
+        out!("{}", progress::headline(&p));
+        outln!();
+    }
+    out!("{}", render(args.format, &table, &serde_json::to_value(&p)?));
+    Ok(ExitCode::SUCCESS)
+}

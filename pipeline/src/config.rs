@@ -1,0 +1,236 @@
+//! `haoqi.toml`: configuration from a file, then the environment, then the command line (each
+//! overriding the one before). Secrets are never in the file: the ClickHouse password comes from
+//! `HAOQI_CLICKHOUSE_PASSWORD` or from the file `store.password_file` names.
+//!
+//! ```toml
+//! [store]
+//! location = "embedded:./data/haoqi"      # or "http://haoqi@clickhouse:8123/haoqi"
+//! password_file = "/etc/haoqi/clickhouse.password"
+//! [registry]
+//! dir = "/etc/haoqi/registry"              # absent: the built-in reference registry
+//! [goal]
+//! followers = 20000000
+//! deadline = "2024-12-31"
+//! [targets]
+//! population_percent = 25
+//! horizontal = 20000
+//! region_assoc = 1000000
+//! [progress]
+//! stale_after_hours = 48
+//! [spool]
+//! dir = "./data/spool"
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use crate::registry::TargetRules;
+use crate::store::location::{Secret, StoreLocation, PASSWORD_ENV};
+use crate::store::StoreError;
+
+pub const DEFAULT_CONFIG_FILE: &str = "haoqi.toml";
+pub const STORE_ENV: &str = "HAOQI_STORE";
+pub const REGISTRY_ENV: &str = "HAOQI_REGISTRY";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config {}: {message}", .path.display())]
+    Invalid { path: PathBuf, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub store: StoreConfig,
+    pub registry: RegistryConfig,
+    pub goal: GoalConfig,
+    pub targets: TargetRules,
+    pub progress: ProgressConfig,
+    pub spool: SpoolConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    pub location: Option<String>,
+    pub password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistryConfig {
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GoalConfig {
+    /// Followers summed over all accounts (seed 000 §4.1: 不低于2000万).
+    pub followers: u64,
+    /// The plan says end of 2024.
+    pub deadline: NaiveDate,
+}
+
+impl Default for GoalConfig {
+    fn default() -> Self {
+        GoalConfig {
+            followers: 20_000_000,
+            deadline: NaiveDate::from_ymd_opt(2024, 12, 31).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProgressConfig {
+    /// A carried-forward reading older than this is shown as stale.
+    pub stale_after_hours: u32,
+}
+
+impl Default for ProgressConfig {
+    fn default() -> Self {
+        ProgressConfig {
+            stale_after_hours: 48,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpoolConfig {
+    /// Default: `spool/` beside the embedded data directory, else `./data/spool`.
+    pub dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads `path`, or `./haoqi.toml` when it exists, or the defaults.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let (path, required) = match path {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Config::default())
+            }
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        Self::parse(&path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let mut problems = Vec::new();
+        if config.goal.followers == 0 {
+            problems.push("goal.followers must be above 0".to_string());
+        }
+        if config.targets.population_percent == 0 || config.targets.population_percent > 100 {
+            problems.push("targets.population_percent must be 1..=100".to_string());
+        }
+        if config.progress.stale_after_hours == 0 {
+            problems.push("progress.stale_after_hours must be above 0".to_string());
+        }
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: problems.join("; "),
+            })
+        }
+    }
+
+    /// The store: `--store`, else `HAOQI_STORE`, else the file, else the embedded default.
+    pub fn store_location(&self, flag: Option<&str>) -> Result<StoreLocation, ConfigError> {
+        let env = std::env::var(STORE_ENV).ok();
+        let spec = flag
+            .map(str::to_string)
+            .or(env)
+            .or_else(|| self.store.location.clone());
+        let Some(spec) = spec else {
+            return Ok(StoreLocation::default());
+        };
+        let password = self.password()?;
+        Ok(StoreLocation::parse(&spec, password)?)
+    }
+
+    fn password(&self) -> Result<Option<Secret>, ConfigError> {
+        if let Ok(p) = std::env::var(PASSWORD_ENV) {
+            return Ok(Some(Secret::new(p)));
+        }
+        match &self.store.password_file {
+            Some(path) => std::fs::read_to_string(path)
+                .map(|s| Some(Secret::new(s.trim_end_matches(['\n', '\r']))))
+                .map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                }),
+            None => Ok(None),
+        }
+    }
+
+    /// The registry directory: `--registry`, else `HAOQI_REGISTRY`, else the file; `None` means
+    /// the built-in reference registry.
+    pub fn registry_dir(&self, flag: Option<&Path>) -> Option<PathBuf> {
+        flag.map(Path::to_path_buf)
+            .or_else(|| std::env::var_os(REGISTRY_ENV).map(PathBuf::from))
+            .or_else(|| self.registry.dir.clone())
+    }
+
+    /// The spool directory for a store location.
+    pub fn spool_dir(&self, location: &StoreLocation) -> PathBuf {
+        if let Some(d) = &self.spool.dir {
+            return d.clone();
+        }
+        match location {
+            StoreLocation::Embedded { path, .. } => path
+                .parent()
+                .map_or_else(|| PathBuf::from("spool"), |p| p.join("spool")),
+            StoreLocation::Server(_) => PathBuf::from("./data/spool"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_plan() {
+        let c = Config::default();
+        assert_eq!(c.goal.followers, 20_000_000);
+        assert_eq!(c.goal.deadline.to_string(), "2024-12-31");
+        assert_eq!(c.targets.population_percent, 25);
+        assert_eq!(c.targets.horizontal, 20_000);
+        assert_eq!(c.targets.region_assoc, None);
+    }
+
+    #[test]
+    fn a_file_overrides_and_unknown_keys_are_refused() {
+        let c = Config::parse(
+            Path::new("h.toml"),
+            "[goal]\nfollowers = 25000000\ndeadline = \"2025-12-31\"\n[targets]\nregion_assoc = 1000000\n",
+        )
+        .unwrap();
+        assert_eq!(c.goal.followers, 25_000_000);
+        assert_eq!(c.targets.region_assoc, Some(1_000_000));
+        let e = Config::parse(Path::new("h.toml"), "[goal]\nfolowers = 1\n").unwrap_err();
+        assert!(e.to_string().contains("folowers"), "{e}");
+        let e = Config::parse(Path::new("h.toml"), "[targets]\npopulation_percent = 0\n").unwrap_err();
+        assert!(e.to_string().contains("population_percent"), "{e}");
+    }
+}

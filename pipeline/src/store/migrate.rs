@@ -1,0 +1,93 @@
+//! Versioned schema migrations. `haoqi init` applies, in order, every migration in
+//! [`sql::MIGRATIONS`](super::sql::MIGRATIONS) that the database's `schema_migrations` table does
+//! not list; running it again is a no-op. A migration whose text changed after it was applied is
+//! an error: the schema in the store would no longer be the one the files describe.
+
+use sha2::{Digest, Sha256};
+
+use super::sql::{self, Params};
+use super::{query_as, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+struct Applied {
+    version: u32,
+    name: String,
+    checksum: String,
+}
+
+/// What [`migrate`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MigrationReport {
+    pub applied: Vec<(u32, String)>,
+    pub already: usize,
+}
+
+fn checksum(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// Brings the store's schema up to date.
+pub async fn migrate(store: &dyn Store) -> Result<MigrationReport, StoreError> {
+    let params = Params::new(store.database());
+    store
+        .execute(&sql::render(sql::queries::MIGRATIONS_CREATE, &params)?)
+        .await?;
+    let applied: Vec<Applied> =
+        query_as(store, &sql::render(sql::queries::MIGRATIONS_APPLIED, &params)?).await?;
+    let mut report = MigrationReport::default();
+    for (version, name, text) in sql::MIGRATIONS {
+        let sum = checksum(text);
+        if let Some(done) = applied.iter().find(|a| a.version == *version) {
+            if done.checksum != sum {
+                return Err(StoreError::Config(format!(
+                    "migration {version} ({name}) was changed after it was applied to {}; \
+                     add a new migration instead of editing an applied one",
+                    store.describe()
+                )));
+            }
+            report.already += 1;
+            continue;
+        }
+        for stmt in sql::statements(text) {
+            store.execute(&sql::render_schema(&stmt, &params)?).await?;
+        }
+        let record = params
+            .clone()
+            .set("version", u64::from(*version))
+            .set("name", *name)
+            .set("checksum", sum);
+        store
+            .execute(&sql::render(sql::queries::MIGRATIONS_RECORD, &record)?)
+            .await?;
+        tracing::info!(version, name, "applied migration");
+        report.applied.push((*version, name.to_string()));
+    }
+    Ok(report)
+}
+
+/// The schema version the store is at, or `None` before `haoqi init`.
+pub async fn current_version(store: &dyn Store) -> Result<Option<u32>, StoreError> {
+    let params = Params::new(store.database());
+    match query_as::<Applied>(store, &sql::render(sql::queries::MIGRATIONS_APPLIED, &params)?).await
+    {
+        Ok(applied) => Ok(applied.iter().map(|a| a.version).max()),
+        // UNKNOWN_TABLE (60) / UNKNOWN_DATABASE (81): not initialised.
+        Err(StoreError::Query { code: 60 | 81, .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Fails with a clear message unless the store is at the schema this binary expects.
+pub async fn require_current(store: &dyn Store) -> Result<(), StoreError> {
+    let want = sql::MIGRATIONS.last().map(|m| m.0);
+    let have = current_version(store).await?;
+    if have < want {
+        return Err(StoreError::Config(format!(
+            "the store {} is at schema {} but this haoqi needs {}; run `haoqi init`",
+            store.describe(),
+            have.map_or("none".to_string(), |v| v.to_string()),
+            want.unwrap_or(0)
+        )));
+    }
+    Ok(())
+}

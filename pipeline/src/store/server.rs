@@ -1,0 +1,116 @@
+//! The server backend: a ClickHouse server or cluster over HTTP, through the `clickhouse` crate.
+//! It sends the same SQL text as the embedded backend. Inserts go as `JSONEachRow` through
+//! `insert_formatted_with`, so the statement (with its deduplication token) is identical too.
+
+use async_trait::async_trait;
+use clickhouse::Client;
+
+use super::location::ServerLocation;
+use super::{Rows, Store, StoreError};
+
+#[derive(Clone)]
+pub struct ServerStore {
+    client: Client,
+    url: String,
+    user: String,
+    database: String,
+}
+
+impl std::fmt::Debug for ServerStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl ServerStore {
+    pub fn new(loc: &ServerLocation) -> Result<Self, StoreError> {
+        super::check_identifier(&loc.database)?;
+        let mut client = Client::default()
+            .with_url(&loc.url)
+            .with_user(&loc.user)
+            .with_database(&loc.database)
+            // Readings are small; uncompressed bodies keep requests inspectable.
+            .with_compression(clickhouse::Compression::None)
+            .with_option("output_format_json_quote_64bit_integers", "0");
+        if !loc.password.is_empty() {
+            client = client.with_password(loc.password.expose());
+        }
+        Ok(ServerStore {
+            client,
+            url: loc.url.clone(),
+            user: loc.user.clone(),
+            database: loc.database.clone(),
+        })
+    }
+}
+
+/// The crate treats `?` as a bind placeholder; `??` is a literal `?`. Our SQL is fully rendered
+/// before it gets here, so every `?` is literal.
+fn escape_placeholders(sql: &str) -> String {
+    sql.replace('?', "??")
+}
+
+fn map_error(e: clickhouse::error::Error) -> StoreError {
+    use clickhouse::error::Error as E;
+    match e {
+        E::Network(err) => StoreError::Unavailable(format!("network: {err}")),
+        E::TimedOut => StoreError::Unavailable("timed out".into()),
+        E::BadResponse(msg) => {
+            if msg.contains("Code: ") {
+                StoreError::from_clickhouse_message(msg)
+            } else {
+                // An HTTP error without a ClickHouse exception: a proxy or an overloaded server.
+                StoreError::Unavailable(format!("bad response: {msg}"))
+            }
+        }
+        other => StoreError::Decode(other.to_string()),
+    }
+}
+
+#[async_trait]
+impl Store for ServerStore {
+    async fn execute(&self, sql: &str) -> Result<(), StoreError> {
+        self.client
+            .query(&escape_placeholders(sql))
+            .execute()
+            .await
+            .map_err(map_error)
+    }
+
+    async fn query_rows(&self, sql: &str) -> Result<Rows, StoreError> {
+        let mut cursor = self
+            .client
+            .query(&escape_placeholders(sql))
+            .fetch_bytes("JSONEachRow")
+            .map_err(map_error)?;
+        let bytes = cursor.collect().await.map_err(map_error)?;
+        super::parse_json_each_row(&bytes)
+    }
+
+    async fn insert_json_each_row(&self, insert_sql: &str, data: &[u8]) -> Result<(), StoreError> {
+        let mut insert = self.client.insert_formatted_with(insert_sql.to_string());
+        insert
+            .send(bytes::Bytes::copy_from_slice(data))
+            .await
+            .map_err(map_error)?;
+        insert.end().await.map_err(map_error)
+    }
+
+    fn database(&self) -> &str {
+        &self.database
+    }
+
+    fn describe(&self) -> String {
+        format!("{} as {} (database {})", self.url, self.user, self.database)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn question_marks_are_literal() {
+        assert_eq!(escape_placeholders("SELECT '?'"), "SELECT '??'");
+    }
+}

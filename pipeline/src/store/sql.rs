@@ -1,0 +1,303 @@
+//! The SQL text both backends run, and its parameters.
+//!
+//! Statements live in `pipeline/sql/` as ClickHouse SQL with ClickHouse's own query-parameter
+//! syntax (`{name:Type}`), so each file can be pasted into clickhouse-client as is. [`render`]
+//! substitutes the parameters as literals in one place, for both backends: an `Identifier`
+//! becomes a back-quoted name, a `String` a quoted literal (usable in `SETTINGS`), numbers a
+//! checked number, anything else `CAST('…' AS Type)`.
+
+use std::collections::BTreeMap;
+
+use super::StoreError;
+
+/// The migrations, in order. Their text is part of the binary; the version is the file prefix.
+pub const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (
+        1,
+        "dimensions",
+        include_str!("../../sql/migrations/0001_dimensions.sql"),
+    ),
+    (
+        2,
+        "readings",
+        include_str!("../../sql/migrations/0002_readings.sql"),
+    ),
+    (
+        3,
+        "progress_views",
+        include_str!("../../sql/migrations/0003_progress_views.sql"),
+    ),
+];
+
+/// Named queries (one file each under `sql/queries/`).
+pub mod queries {
+    pub const MIGRATIONS_CREATE: &str = include_str!("../../sql/queries/migrations_create.sql");
+    pub const MIGRATIONS_APPLIED: &str = include_str!("../../sql/queries/migrations_applied.sql");
+    pub const MIGRATIONS_RECORD: &str = include_str!("../../sql/queries/migrations_record.sql");
+    pub const READINGS_INSERT: &str = include_str!("../../sql/queries/readings_insert.sql");
+    pub const DIMENSION_INSERT: &str = include_str!("../../sql/queries/dimension_insert.sql");
+    pub const DIMENSION_HASHES: &str = include_str!("../../sql/queries/dimension_hashes.sql");
+    pub const PROGRESS_ACCOUNTS: &str = include_str!("../../sql/queries/progress_accounts.sql");
+    pub const PROGRESS_SUMMARY: &str = include_str!("../../sql/queries/progress_summary.sql");
+    pub const FOLLOWERS_DAILY: &str = include_str!("../../sql/queries/followers_daily.sql");
+}
+
+/// A parameter value. The declared type in the SQL decides how it is written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    Str(String),
+    UInt(u64),
+    Int(i64),
+}
+
+impl From<&str> for Param {
+    fn from(s: &str) -> Self {
+        Param::Str(s.to_string())
+    }
+}
+impl From<String> for Param {
+    fn from(s: String) -> Self {
+        Param::Str(s)
+    }
+}
+impl From<u64> for Param {
+    fn from(n: u64) -> Self {
+        Param::UInt(n)
+    }
+}
+impl From<i64> for Param {
+    fn from(n: i64) -> Self {
+        Param::Int(n)
+    }
+}
+
+/// Parameters by name; `db` is always the store's database.
+#[derive(Debug, Clone, Default)]
+pub struct Params(BTreeMap<String, Param>);
+
+impl Params {
+    pub fn new(database: &str) -> Self {
+        let mut p = Params::default();
+        p.0.insert("db".into(), Param::Str(database.to_string()));
+        p
+    }
+
+    pub fn set(mut self, name: &str, value: impl Into<Param>) -> Self {
+        self.0.insert(name.to_string(), value.into());
+        self
+    }
+}
+
+/// Quotes a string as a ClickHouse literal.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '\0' => out.push_str("\\0"),
+            _ => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Substitutes every `{name:Type}` in `template`. A parameter the SQL names but `params` lacks
+/// is an error, never an empty value.
+pub fn render(template: &str, params: &Params) -> Result<String, StoreError> {
+    render_with(template, params, false)
+}
+
+/// Renders a schema statement: only the parameters given are substituted; the others are the
+/// parameters of a parameterized view being defined and stay as they are.
+pub fn render_schema(template: &str, params: &Params) -> Result<String, StoreError> {
+    render_with(template, params, true)
+}
+
+fn render_with(template: &str, params: &Params, keep_unknown: bool) -> Result<String, StoreError> {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match parse_placeholder(after) {
+            Some((name, ty, consumed)) => {
+                match params.0.get(name) {
+                    Some(value) => out.push_str(&literal(name, ty, value)?),
+                    None if keep_unknown => out.push_str(&rest[open..open + 1 + consumed]),
+                    None => {
+                        return Err(StoreError::Config(format!(
+                            "SQL parameter {{{name}:{ty}}} has no value"
+                        )))
+                    }
+                }
+                rest = &after[consumed..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// `name:Type}` → (name, Type, bytes consumed including the `}`). Types may nest parentheses and
+/// quotes (`DateTime64(3, 'UTC')`).
+fn parse_placeholder(s: &str) -> Option<(&str, &str, usize)> {
+    let colon = s.find(':')?;
+    let name = &s[..colon];
+    let mut chars = name.chars();
+    let first = chars.next()?;
+    if !(first.is_ascii_alphabetic() || first == '_')
+        || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return None;
+    }
+    let ty_start = colon + 1;
+    let mut depth = 0i32;
+    let mut in_quote = false;
+    for (i, c) in s[ty_start..].char_indices() {
+        match c {
+            '\'' => in_quote = !in_quote,
+            '(' if !in_quote => depth += 1,
+            ')' if !in_quote => depth -= 1,
+            '}' if !in_quote && depth == 0 => {
+                let ty = s[ty_start..ty_start + i].trim();
+                return (!ty.is_empty()).then_some((name, ty, ty_start + i + 1));
+            }
+            '\n' | '{' if !in_quote => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+fn literal(name: &str, ty: &str, value: &Param) -> Result<String, StoreError> {
+    let bad = || {
+        StoreError::Config(format!(
+            "SQL parameter {name} of type {ty} cannot take {value:?}"
+        ))
+    };
+    let numeric = ty.starts_with("UInt") || ty.starts_with("Int") || ty.starts_with("Float");
+    Ok(match (ty, value) {
+        ("Identifier", Param::Str(s)) => {
+            super::check_identifier(s)?;
+            format!("`{s}`")
+        }
+        ("String", Param::Str(s)) => quote(s),
+        (_, Param::UInt(n)) if numeric => n.to_string(),
+        (_, Param::Int(n)) if numeric && !ty.starts_with("UInt") => n.to_string(),
+        (_, Param::Int(n)) if numeric && *n >= 0 => n.to_string(),
+        (_, Param::Str(s)) if !numeric && ty != "Identifier" => {
+            format!("CAST({} AS {ty})", quote(s))
+        }
+        _ => return Err(bad()),
+    })
+}
+
+/// Splits a migration file into statements: each ends with `;` at the end of a line.
+pub fn statements(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let code = line.trim();
+        if code.starts_with("--") && current.trim().is_empty() {
+            continue;
+        }
+        current.push_str(line);
+        current.push('\n');
+        if code.ends_with(';') && !code.starts_with("--") {
+            let stmt = current.trim().trim_end_matches(';').trim().to_string();
+            if !stmt.is_empty() {
+                out.push(stmt);
+            }
+            current.clear();
+        }
+    }
+    if !current.trim().is_empty() {
+        out.push(current.trim().to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_each_kind_of_parameter() {
+        let p = Params::new("haoqi")
+            .set("day", "2024-12-31")
+            .set("n", 5u64)
+            .set("who", "it's");
+        let sql = render(
+            "SELECT * FROM {db:Identifier}.t WHERE d <= {day:Date} AND x = {n:UInt32} \
+             AND s = {who:String} AND t < {day:DateTime64(3, 'UTC')} AND m = {'a':1}",
+            &p,
+        )
+        .unwrap();
+        assert_eq!(
+            sql,
+            "SELECT * FROM `haoqi`.t WHERE d <= CAST('2024-12-31' AS Date) AND x = 5 \
+             AND s = 'it\\'s' AND t < CAST('2024-12-31' AS DateTime64(3, 'UTC')) AND m = {'a':1}"
+        );
+    }
+
+    #[test]
+    fn a_missing_parameter_is_an_error() {
+        let err = render("SELECT {x:UInt8}", &Params::new("haoqi")).unwrap_err();
+        assert!(err.to_string().contains("{x:UInt8}"), "{err}");
+    }
+
+    #[test]
+    fn injection_through_identifiers_or_numbers_is_refused() {
+        let p = Params::new("x`; DROP TABLE y; --");
+        assert!(render("SELECT 1 FROM {db:Identifier}.t", &p).is_err());
+        let p = Params::new("haoqi").set("n", "1 OR 1=1");
+        assert!(render("SELECT {n:UInt64}", &p).is_err());
+    }
+
+    #[test]
+    fn every_migration_and_query_renders() {
+        let p = Params::new("haoqi")
+            .set("as_of", "2024-12-31 16:00:00.000")
+            .set("as_of_day", "2024-12-31")
+            .set("stale_after_hours", 48u64)
+            .set("token", "t")
+            .set("table", "units")
+            .set("key", "unit_id")
+            .set("version", 1u64)
+            .set("name", "n")
+            .set("checksum", "c")
+            .set("from_day", "2024-01-01")
+            .set("to_day", "2024-12-31");
+        for (_, _, text) in MIGRATIONS {
+            for stmt in statements(text) {
+                let sql = render_schema(&stmt, &Params::new("haoqi")).unwrap();
+                assert!(!sql.contains("{db:"), "{sql}");
+            }
+        }
+        for q in [
+            queries::MIGRATIONS_CREATE,
+            queries::MIGRATIONS_APPLIED,
+            queries::MIGRATIONS_RECORD,
+            queries::READINGS_INSERT,
+            queries::DIMENSION_INSERT,
+            queries::PROGRESS_ACCOUNTS,
+            queries::PROGRESS_SUMMARY,
+            queries::FOLLOWERS_DAILY,
+        ] {
+            render(q, &p).unwrap();
+        }
+    }
+
+    #[test]
+    fn statements_split_on_line_final_semicolons() {
+        let s = statements("-- c\nCREATE TABLE a (x UInt8);\n\n-- d\nCREATE TABLE b\n(y UInt8);\n");
+        assert_eq!(s, vec!["CREATE TABLE a (x UInt8)", "-- d\nCREATE TABLE b\n(y UInt8)"]);
+    }
+}
