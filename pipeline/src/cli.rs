@@ -125,14 +125,14 @@ pub fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
-            eoutln!("haoqi: cannot start: {e}");
+            eprintln!("haoqi: cannot start: {e}");
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eoutln!("haoqi: {e:#}");
+            eprintln!("haoqi: {e:#}");
             ExitCode::FAILURE
         }
     }
