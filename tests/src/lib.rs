@@ -1,0 +1,82 @@
+//! Shared helpers for the end-to-end tests: a real embedded store per test (one chDB engine per
+//! test binary, as chDB allows, and one database per test), the small registry fixture, and
+//! readings built from short specs.
+//!
+//! There is no mock here: if `libchdb.so` is not installed the tests fail with the install hint.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use chrono::{DateTime, Utc};
+use haoqi_collectors::Platform;
+use haoqi_pipeline::count::{parse_count, Count};
+use haoqi_pipeline::reading::{Reading, Source};
+use haoqi_pipeline::registry::{Registry, TargetRules};
+use haoqi_pipeline::store::{migrate, EmbeddedStore, Store};
+
+/// The data directory of this test binary's engine.
+pub fn engine_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "tests".into());
+        let dir = std::env::temp_dir()
+            .join(format!("haoqi-{exe}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    })
+}
+
+/// A fresh database in this binary's engine, with the schema applied.
+pub async fn fresh_store(test: &str) -> Arc<dyn Store> {
+    let db = format!("t_{test}");
+    let store = EmbeddedStore::open(engine_dir(), &db).unwrap_or_else(|e| panic!("{e}"));
+    store
+        .execute(&format!("DROP DATABASE IF EXISTS `{db}`"))
+        .await
+        .expect("drop");
+    let store = EmbeddedStore::open(engine_dir(), &db).unwrap_or_else(|e| panic!("{e}"));
+    migrate::migrate(&store).await.expect("migrate");
+    Arc::new(store)
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+pub fn small_registry() -> Registry {
+    Registry::load_dir(&fixtures().join("small-registry")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn rules() -> TargetRules {
+    TargetRules::default()
+}
+
+pub fn at(rfc3339: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap_or_else(|e| panic!("{rfc3339}: {e}"))
+        .with_timezone(&Utc)
+}
+
+pub fn count(s: &str) -> Count {
+    parse_count(s)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("{s} is unknown"))
+}
+
+/// A followers reading from a short spec.
+pub fn followers(account: &str, platform: Platform, when: &str, value: &str) -> Reading {
+    Reading::followers(account, platform, at(when), count(value), Source::Simulated)
+}
+
+/// Runs a query and returns the single number it yields.
+pub async fn scalar(store: &dyn Store, sql: &str) -> u64 {
+    let rows = store.query_rows(sql).await.unwrap_or_else(|e| panic!("{e}"));
+    let row = rows.first().unwrap_or_else(|| panic!("no rows from {sql}"));
+    let v = row.values().next().unwrap_or_else(|| panic!("no columns from {sql}"));
+    v.as_u64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or_else(|| panic!("{v} is not a number"))
+}

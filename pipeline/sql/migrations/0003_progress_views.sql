@@ -78,9 +78,9 @@ SELECT
     l.l.source AS source,
     if(observed_at IS NULL, NULL,
        round(dateDiff('second', observed_at, age_ref) / 3600, 1)) AS age_hours,
-    if(observed_at IS NULL, NULL, age_hours > {stale_after_hours:UInt32}) AS stale,
+    if(observed_at IS NULL, NULL, toBool(age_hours > {stale_after_hours:UInt32})) AS stale,
     -- Reached only when the lower bound reaches the target (an abbreviated 2.0万 may be 19,500).
-    if(target IS NULL OR followers_lo IS NULL, NULL, followers_lo >= target) AS at_target,
+    if(target IS NULL OR followers_lo IS NULL, NULL, toBool(followers_lo >= target)) AS at_target,
     if(target IS NULL OR followers IS NULL OR target = 0, NULL, followers / target) AS completion
 FROM acc AS a
 INNER JOIN un AS u ON u.unit_id = a.unit_id

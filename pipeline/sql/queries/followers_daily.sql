@@ -24,13 +24,13 @@ WITH
     )
 SELECT
     toDate(d) AS day,
-    sum(l.value) AS followers,
-    sum(l.lo) AS followers_lo,
+    sum(s.l.value) AS followers,
+    sum(s.l.lo) AS followers_lo,
     count() AS reporting,
     (SELECT count() FROM active) - count() AS missing,
-    countIf(toDate(d) - toDate(l.observed_at, 'Asia/Shanghai') > intDiv({stale_after_hours:UInt32}, 24)) AS stale,
-    max(toDate(d) - toDate(l.observed_at, 'Asia/Shanghai')) AS max_age_days
-FROM spans
-ARRAY JOIN range(toUInt32(greatest(day, {from_day:Date})), toUInt32(until)) AS d
+    countIf(toDate(d) - toDate(s.l.observed_at, 'Asia/Shanghai') > intDiv({stale_after_hours:UInt32}, 24)) AS stale,
+    max(toDate(d) - toDate(s.l.observed_at, 'Asia/Shanghai')) AS max_age_days
+FROM spans AS s
+ARRAY JOIN range(toUInt32(greatest(s.day, {from_day:Date})), toUInt32(s.until)) AS d
 GROUP BY day
 ORDER BY day
