@@ -1,0 +1,263 @@
+//! The `haoqi` binary as users run it: exit codes, formats, messages for bad input, the lock on
+//! a data directory, the missing-library hint. Runs the real binary on the real embedded engine.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn haoqi(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_haoqi"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("HAOQI_STORE")
+        .env_remove("HAOQI_REGISTRY")
+        .env_remove("HAOQI_CLICKHOUSE_PASSWORD")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("run haoqi")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("mkdir");
+    d
+}
+
+fn small_registry() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/small-registry")
+}
+
+/// A copy of the small registry with one file's text replaced.
+fn registry_with(name: &str, file: &str, content: &[u8]) -> PathBuf {
+    let d = scratch(name);
+    for f in ["regions.csv", "units.csv", "accounts.csv"] {
+        std::fs::copy(small_registry().join(f), d.join(f)).expect("copy");
+    }
+    std::fs::write(d.join(file), content).expect("write");
+    d
+}
+
+#[test]
+fn the_reference_registry_checks_clean() {
+    let d = scratch("refcheck");
+    let out = haoqi(&d, &["registry", "check", "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["errors"], 0);
+    assert_eq!(report["units"], 694);
+    assert_eq!(report["accounts"], 694 * 4 + 15);
+    assert_eq!(report["per_rule"]["naming_rule"], 0);
+    assert_eq!(report["per_rule"]["missing_platform"], 0);
+    assert_eq!(report["per_rule"]["plan_counts"], 0);
+    // 13 counties without a population, plus the region account without a configured target.
+    assert_eq!(report["per_rule"]["target_unknown"], 14);
+    assert_eq!(report["per_rule"]["population_unverified"], 3);
+    let table = haoqi(&d, &["registry", "check"]);
+    assert!(table.status.success());
+    assert!(text(&table).contains("0 error(s), 17 warning(s)"), "{}", text(&table));
+}
+
+#[test]
+fn every_rule_reports_what_breaks_it() {
+    let accounts = "account_id,unit_id,platform,platform_id,display_name,role,standardised,active\n\
+A,T-P-650100,douyin,X1,好奇乌鲁木齐,flexible,true,true\n\
+A,T-C-650102,douyin,X2,好奇天山,flexible,true,true\n\
+N,T-NOPE,douyin,X3,好奇无,flexible,true,true\n\
+B2,T-C-650103,kuaishou,X1b,沙依巴克科普,flexible,true,true\n\
+D,T-S-001,douyin,X1,好奇地理,flexible,true,true\n";
+    let d = registry_with("rules", "accounts.csv", accounts.as_bytes());
+    let units = "unit_id,kind,name,prefecture_code,county_code,department,sample,note\n\
+T-P-650100,prefecture_assoc,乌鲁木齐市科协,650100,,科普部,false,\n\
+T-C-650102,county_assoc,天山区科协,650200,650102,科普部,false,\n\
+T-C-650103,county_assoc,沙依巴克区科协,650100,650103,科普部,false,\n\
+T-S-001,society,地理学会,,,学会学术部,true,\n";
+    std::fs::write(d.join("units.csv"), units).expect("write");
+    let out = haoqi(&d, &["--registry", ".", "registry", "check", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "errors exit non-zero: {}", text(&out));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let n = |rule: &str| r["per_rule"][rule].as_u64().unwrap_or(0);
+    assert_eq!(n("duplicate_id"), 1, "account A twice");
+    assert_eq!(n("duplicate_platform_id"), 1, "douyin X1 twice");
+    assert_eq!(n("unknown_unit"), 1, "T-NOPE");
+    // 天山区 is under 650100, the unit says 650200 (which regions.csv lacks: unknown_region too).
+    assert_eq!(n("county_wrong_prefecture"), 1);
+    assert_eq!(n("unknown_region"), 1);
+    assert_eq!(n("naming_rule"), 2, "沙依巴克科普 and 好奇地理 (a society)");
+    assert!(n("missing_platform") >= 4 * 3);
+    let finding = r["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["rule"] == "county_wrong_prefecture"))
+        .expect("finding");
+    assert_eq!(finding["subject"], "T-C-650102");
+    assert!(finding["location"].as_str().unwrap_or("").ends_with("units.csv:3"), "{finding}");
+}
+
+#[test]
+fn warnings_only_exit_zero() {
+    let d = registry_with("warn", "regions.csv", &std::fs::read(small_registry().join("regions.csv")).expect("read"));
+    let out = haoqi(&d, &["--registry", ".", "registry", "check"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("missing_platform"));
+}
+
+#[test]
+fn bad_input_names_file_line_and_field_and_loads_nothing() {
+    let cases: Vec<(&str, &str, Vec<u8>, Vec<&str>)> = vec![
+        (
+            "header",
+            "units.csv",
+            b"id,kind,name\nT-1,society,x\n".to_vec(),
+            vec!["units.csv:1", "wrong header", "unit_id"],
+        ),
+        (
+            "gbk",
+            "units.csv",
+            encoding_rs::GBK
+                .encode("unit_id,kind,name,prefecture_code,county_code,department,sample,note\nT-S-001,society,地理学会,,,学会学术部,true,\n")
+                .0
+                .into_owned(),
+            vec!["units.csv:2", "GBK"],
+        ),
+        (
+            "kind",
+            "units.csv",
+            "unit_id,kind,name,prefecture_code,county_code,department,sample,note\nT-S-001,academy,地理学会,,,学会学术部,true,\n"
+                .as_bytes()
+                .to_vec(),
+            vec!["units.csv:2", "field kind", "\"academy\"", "unknown kind"],
+        ),
+        (
+            "population",
+            "regions.csv",
+            "code,name,level,parent_code,population_2020,source\n650000,新疆维吾尔自治区,region,,25852345,x\n650100,乌鲁木齐市,prefecture,650000,四百万,x\n"
+                .as_bytes()
+                .to_vec(),
+            vec!["regions.csv:3", "field population_2020", "四百万"],
+        ),
+    ];
+    for (name, file, content, expect) in cases {
+        let d = registry_with(name, file, &content);
+        let out = haoqi(&d, &["--registry", ".", "registry", "check"]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", text(&out));
+        let msg = text(&out);
+        for e in expect {
+            assert!(msg.contains(e), "{name}: {e:?} not in {msg}");
+        }
+        assert!(msg.contains("nothing was loaded"), "{msg}");
+        assert!(!msg.contains("panicked"), "{msg}");
+        // And `init` with this registry refuses to load it into a store.
+        let init = haoqi(&d, &["--registry", ".", "--store", "embedded:./data", "init"]);
+        assert!(!init.status.success(), "{name}: {}", text(&init));
+    }
+}
+
+#[test]
+fn init_twice_then_progress_in_every_format() {
+    let d = scratch("init");
+    let first = haoqi(&d, &["init"]);
+    assert!(first.status.success(), "{}", text(&first));
+    assert!(text(&first).contains("schema migrations applied 3"), "{}", text(&first));
+    assert!(text(&first).contains("accounts: 2791 added"), "{}", text(&first));
+    let second = haoqi(&d, &["init"]);
+    assert!(second.status.success(), "{}", text(&second));
+    assert!(text(&second).contains("applied 0"), "{}", text(&second));
+    assert!(text(&second).contains("2791 unchanged"), "{}", text(&second));
+
+    let json = haoqi(&d, &["progress", "--format", "json", "--as-of", "2024-12-31"]);
+    assert!(json.status.success(), "{}", text(&json));
+    let p: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(p["matrix"]["accounts"], 2791);
+    assert_eq!(p["matrix"]["never_reported"], 2791, "no readings yet: all missing, none zero");
+    assert_eq!(p["goal"], 20_000_000);
+    let regions = p["groups"]
+        .as_array()
+        .map(|g| g.iter().filter(|g| g["dimension"] == "region").count())
+        .unwrap_or(0);
+    assert_eq!(regions, 15, "14 prefectures and region-wide");
+
+    let csv = haoqi(&d, &["progress", "--by", "tier", "--format", "csv"]);
+    assert!(csv.status.success(), "{}", text(&csv));
+    let csv = String::from_utf8_lossy(&csv.stdout).into_owned();
+    assert!(csv.starts_with("group,accounts,"), "{csv}");
+    assert_eq!(csv.lines().count(), 4, "header, matrix, vertical, horizontal: {csv}");
+
+    let table = haoqi(&d, &["progress", "--by", "region"]);
+    assert!(text(&table).contains("阿克苏地区"), "{}", text(&table));
+    let accounts = haoqi(&d, &["progress", "--by", "account", "--format", "csv"]);
+    assert_eq!(String::from_utf8_lossy(&accounts.stdout).lines().count(), 2792);
+}
+
+#[test]
+fn progress_before_init_says_what_to_run() {
+    let d = scratch("noinit");
+    let out = haoqi(&d, &["progress"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("haoqi init"), "{}", text(&out));
+}
+
+#[test]
+fn a_second_process_on_the_same_data_directory_is_refused() {
+    let d = scratch("lock");
+    let data = d.join("data");
+    // This test process holds the engine (and its lock) on `data`.
+    let _store = haoqi_pipeline::store::EmbeddedStore::open(&data, "haoqi").expect("open");
+    let out = haoqi(&d, &["--store", &format!("embedded:{}", data.display()), "init"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("in use by another haoqi process"), "{}", text(&out));
+    assert!(text(&out).contains(&format!("pid {}", std::process::id())), "{}", text(&out));
+}
+
+#[test]
+fn a_missing_library_gives_the_install_command() {
+    let d = scratch("nolib");
+    let out = Command::new(env!("CARGO_BIN_EXE_haoqi"))
+        .current_dir(&d)
+        .env("HAOQI_LIBCHDB", d.join("nowhere/libchdb.so"))
+        .args(["init"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let msg = text(&out);
+    assert!(msg.contains("deploy/install-libchdb.sh"), "{msg}");
+    assert!(msg.contains("nowhere/libchdb.so"), "{msg}");
+}
+
+#[test]
+fn the_server_password_never_appears() {
+    let d = scratch("secret");
+    let out = Command::new(env!("CARGO_BIN_EXE_haoqi"))
+        .current_dir(&d)
+        .env("HAOQI_CLICKHOUSE_PASSWORD", "hunter2-secret")
+        .args(["-vv", "--store", "http://writer@127.0.0.1:1/haoqi", "progress"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let msg = text(&out);
+    assert!(msg.contains("127.0.0.1:1"), "{msg}");
+    assert!(!msg.contains("hunter2"), "{msg}");
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    let d = scratch("help");
+    for args in [
+        vec!["--help"],
+        vec!["init", "--help"],
+        vec!["registry", "check", "--help"],
+        vec!["registry", "load", "--help"],
+        vec!["registry", "reference", "--help"],
+        vec!["progress", "--help"],
+    ] {
+        let out = haoqi(&d, &args);
+        assert!(out.status.success(), "{args:?}");
+        assert!(text(&out).contains("Example"), "{args:?}: {}", text(&out));
+    }
+}
