@@ -53,8 +53,21 @@ pub enum Command {
     #[command(subcommand)]
     Registry(RegistryCommand),
     /// Progress toward the follower goal, as of the end of a day.
-    #[command(after_help = "Examples:\n  haoqi progress\n  haoqi progress --by region --as-of 2024-12-31\n  haoqi progress --by account --format csv > accounts.csv")]
+    #[command(
+        after_help = "Examples:\n  haoqi progress\n  haoqi progress --by region --as-of 2024-12-31\n  haoqi progress --by account --format csv > accounts.csv"
+    )]
     Progress(ProgressArgs),
+    /// Run a read-only SQL query on the store (`{db:Identifier}` is the store's database), to
+    /// trace a figure back to its readings.
+    #[command(
+        after_help = "Example:\n  haoqi sql \"SELECT account_id, observed_at, followers, source FROM {db:Identifier}.readings WHERE account_id = 'XJ-C-653127-ks' ORDER BY observed_at\""
+    )]
+    Sql {
+        /// The query; it runs with readonly=1.
+        query: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -67,7 +80,9 @@ pub struct InitArgs {
 #[derive(Subcommand, Debug)]
 pub enum RegistryCommand {
     /// Validate the registry and report, per rule, what breaks it (exit 1 on errors).
-    #[command(after_help = "Examples:\n  haoqi registry check\n  haoqi --registry ./my-registry registry check --format json")]
+    #[command(
+        after_help = "Examples:\n  haoqi registry check\n  haoqi --registry ./my-registry registry check --format json"
+    )]
     Check {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -100,7 +115,10 @@ pub struct ProgressArgs {
 fn write_stdout(text: &str) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
@@ -190,6 +208,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Registry(RegistryCommand::Load) => registry_load(&ctx).await,
         Command::Registry(RegistryCommand::Reference { out }) => registry_reference(&out),
         Command::Progress(args) => progress(&ctx, &args).await,
+        Command::Sql { query, format } => sql_query(&ctx, &query, format).await,
     }
 }
 
@@ -277,7 +296,10 @@ fn registry_check(ctx: &Context_, format: Format) -> Result<ExitCode> {
     if format == Format::Table {
         outln!(
             "registry {}: {} regions, {} units, {} accounts",
-            report.registry, report.regions, report.units, report.accounts
+            report.registry,
+            report.regions,
+            report.units,
+            report.accounts
         );
         let mut rules = Table::new(&["rule", "severity", "findings", "checks"]);
         for (id, severity, what) in check::RULES {
@@ -295,7 +317,8 @@ fn registry_check(ctx: &Context_, format: Format) -> Result<ExitCode> {
         }
         outln!(
             "\n{} error(s), {} warning(s)",
-            report.errors, report.warnings
+            report.errors,
+            report.warnings
         );
     } else {
         out!("{}", render(format, &table, &json));
@@ -341,13 +364,57 @@ async fn progress(ctx: &Context_, args: &ProgressArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let p = query
-        .summary(store.as_ref(), ctx.config.goal.followers, ctx.config.goal.deadline)
+        .summary(
+            store.as_ref(),
+            ctx.config.goal.followers,
+            ctx.config.goal.deadline,
+        )
         .await?;
     let table = progress::group_table(&p, args.by);
     if args.format == Format::Table {
         out!("{}", progress::headline(&p));
         outln!();
     }
-    out!("{}", render(args.format, &table, &serde_json::to_value(&p)?));
+    out!(
+        "{}",
+        render(args.format, &table, &serde_json::to_value(&p)?)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn sql_query(ctx: &Context_, query: &str, format: Format) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    let sql = store::sql::render(query, &store::sql::Params::new(store.database()))?;
+    // Settings in the query keep it read-only on both backends.
+    let sql = format!("{} SETTINGS readonly = 1", sql.trim().trim_end_matches(';'));
+    let rows = store.query_rows(&sql).await?;
+    let columns: Vec<String> = rows
+        .first()
+        .map(|r| r.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut table = Table {
+        columns: columns.clone(),
+        rows: Vec::new(),
+    };
+    for r in &rows {
+        table.push(
+            columns
+                .iter()
+                .map(|c| match &r[c] {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Null => "NULL".into(),
+                    v => v.to_string(),
+                })
+                .collect(),
+        );
+    }
+    out!(
+        "{}",
+        render(
+            format,
+            &table,
+            &serde_json::Value::Array(rows.into_iter().map(serde_json::Value::Object).collect())
+        )
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -230,7 +230,8 @@ mod tests {
         assert_eq!(c.targets.region_assoc, Some(1_000_000));
         let e = Config::parse(Path::new("h.toml"), "[goal]\nfolowers = 1\n").unwrap_err();
         assert!(e.to_string().contains("folowers"), "{e}");
-        let e = Config::parse(Path::new("h.toml"), "[targets]\npopulation_percent = 0\n").unwrap_err();
+        let e =
+            Config::parse(Path::new("h.toml"), "[targets]\npopulation_percent = 0\n").unwrap_err();
         assert!(e.to_string().contains("population_percent"), "{e}");
     }
 }

@@ -65,7 +65,16 @@ pub enum CountError {
 
 /// Markers platforms use for "no value"; they are unknown, not zero.
 const UNKNOWN_MARKERS: [&str; 10] = [
-    "", "-", "--", "—", "－", "null", "NULL", "$undefined", "undefined", "不详",
+    "",
+    "-",
+    "--",
+    "—",
+    "－",
+    "null",
+    "NULL",
+    "$undefined",
+    "undefined",
+    "不详",
 ];
 
 /// Parses a count string. `Ok(None)` means the platform said "unknown".
@@ -319,7 +328,10 @@ mod tests {
         let open = ok("10万+");
         assert_eq!((open.lower, open.upper), (100_000, None));
         assert!(open.reaches(100_000));
-        assert!(!c.reaches(13_000), "13,000 ± 500 has not surely reached 13,000");
+        assert!(
+            !c.reaches(13_000),
+            "13,000 ± 500 has not surely reached 13,000"
+        );
         assert!(c.reaches(12_500));
         let w = ok("1w");
         assert_eq!((w.lower, w.upper), (5_000, Some(14_999)));
@@ -347,8 +359,20 @@ mod tests {
     #[test]
     fn garbage_is_an_error_that_quotes_the_input() {
         for s in [
-            "abc", "1.2.3", "万", "1..2", ".5", "5.", "1,2,", ",12", "12万万", "1e5", "0x10",
-            "1.23456万", "12.5", "++1",
+            "abc",
+            "1.2.3",
+            "万",
+            "1..2",
+            ".5",
+            "5.",
+            "1,2,",
+            ",12",
+            "12万万",
+            "1e5",
+            "0x10",
+            "1.23456万",
+            "12.5",
+            "++1",
         ] {
             let e = parse_count(s).expect_err(s);
             assert!(e.to_string().contains(&format!("{s:?}")), "{e}");
@@ -370,9 +394,18 @@ mod tests {
     #[test]
     fn json_values() {
         use serde_json::json;
-        assert_eq!(count_from_json(&json!(283417)), Ok(Some(Count::exact(283_417))));
-        assert_eq!(count_from_json(&json!("1.3万")).map(|c| c.map(|c| c.value)), Ok(Some(13_000)));
-        assert_eq!(count_from_json(&json!(12345.0)), Ok(Some(Count::exact(12_345))));
+        assert_eq!(
+            count_from_json(&json!(283417)),
+            Ok(Some(Count::exact(283_417)))
+        );
+        assert_eq!(
+            count_from_json(&json!("1.3万")).map(|c| c.map(|c| c.value)),
+            Ok(Some(13_000))
+        );
+        assert_eq!(
+            count_from_json(&json!(12345.0)),
+            Ok(Some(Count::exact(12_345)))
+        );
         assert!(count_from_json(&json!(12.5)).is_err());
         assert!(count_from_json(&json!(-3)).is_err());
         assert!(count_from_json(&json!(true)).is_err());

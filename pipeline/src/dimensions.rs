@@ -138,12 +138,14 @@ async fn load_table(
     let params = Params::new(store.database())
         .set("table", table)
         .set("key", key);
-    let current: HashMap<String, Current> =
-        query_as::<Current>(store, &sql::render(sql::queries::DIMENSION_HASHES, &params)?)
-            .await?
-            .into_iter()
-            .map(|c| (c.id.clone(), c))
-            .collect();
+    let current: HashMap<String, Current> = query_as::<Current>(
+        store,
+        &sql::render(sql::queries::DIMENSION_HASHES, &params)?,
+    )
+    .await?
+    .into_iter()
+    .map(|c| (c.id.clone(), c))
+    .collect();
     let epoch = to_clickhouse(DateTime::<Utc>::UNIX_EPOCH);
     let now = to_clickhouse(now);
     let mut changes = TableChanges::default();
@@ -194,7 +196,8 @@ async fn load_table(
 
 fn key_value(key: &str, id: &str) -> Value {
     if key == "code" {
-        id.parse::<u64>().map_or(Value::String(id.into()), Value::from)
+        id.parse::<u64>()
+            .map_or(Value::String(id.into()), Value::from)
     } else {
         Value::String(id.into())
     }

@@ -52,12 +52,15 @@ impl Table {
         }
         let numeric: Vec<bool> = (0..self.columns.len())
             .map(|i| {
-                self.rows.iter().any(|r| r.get(i).is_some_and(|c| !c.is_empty()))
+                self.rows
+                    .iter()
+                    .any(|r| r.get(i).is_some_and(|c| !c.is_empty()))
                     && self.rows.iter().all(|r| {
                         r.get(i).is_none_or(|c| {
                             c.is_empty()
                                 || c == "-"
-                                || c.chars().all(|ch| ch.is_ascii_digit() || ",.%-+".contains(ch))
+                                || c.chars()
+                                    .all(|ch| ch.is_ascii_digit() || ",.%-+".contains(ch))
                         })
                     })
             })
@@ -119,7 +122,10 @@ pub fn render(format: Format, table: &Table, json: &serde_json::Value) -> String
 
 /// `Some(n)` as a grouped number, `None` as `-` (unknown is never printed as 0).
 pub fn opt_num(n: Option<u64>) -> String {
-    n.map_or_else(|| "-".to_string(), crate::registry::targets::group_thousands)
+    n.map_or_else(
+        || "-".to_string(),
+        crate::registry::targets::group_thousands,
+    )
 }
 
 #[cfg(test)]

@@ -125,7 +125,7 @@ impl ProgressQuery {
             .iter()
             .find(|g| g.dimension == "matrix")
             .cloned()
-            .unwrap_or_else(|| empty_matrix());
+            .unwrap_or_else(empty_matrix);
         Ok(Progress {
             as_of: self.as_of,
             goal,
@@ -175,8 +175,18 @@ fn pct(part: f64, whole: f64) -> String {
 /// The table for one dimension (the matrix row first).
 pub fn group_table(p: &Progress, by: Option<By>) -> Table {
     let mut t = Table::new(&[
-        "group", "accounts", "reporting", "never", "stale", "followers", "certain (lo)",
-        "goal share", "with target", "target unknown", "at target", "max age h",
+        "group",
+        "accounts",
+        "reporting",
+        "never",
+        "stale",
+        "followers",
+        "certain (lo)",
+        "goal share",
+        "with target",
+        "target unknown",
+        "at target",
+        "max age h",
     ]);
     let dim = by.map_or("matrix", By::dimension);
     for g in p
@@ -199,7 +209,11 @@ pub fn group_table(p: &Progress, by: Option<By>) -> Table {
             pct(g.followers as f64, p.goal as f64),
             g.with_target.to_string(),
             g.target_unknown.to_string(),
-            format!("{} ({})", g.at_target, pct(g.at_target as f64, g.with_target as f64)),
+            format!(
+                "{} ({})",
+                g.at_target,
+                pct(g.at_target as f64, g.with_target as f64)
+            ),
             g.max_age_hours.map_or("-".into(), |h| format!("{h:.1}")),
         ]);
     }
@@ -208,8 +222,19 @@ pub fn group_table(p: &Progress, by: Option<By>) -> Table {
 
 pub fn account_table(rows: &[AccountProgress]) -> Table {
     let mut t = Table::new(&[
-        "account", "name", "platform", "kind", "prefecture", "followers", "lo", "target",
-        "completion", "at target", "last reading (UTC)", "age h", "target basis",
+        "account",
+        "name",
+        "platform",
+        "kind",
+        "prefecture",
+        "followers",
+        "lo",
+        "target",
+        "completion",
+        "at target",
+        "last reading (UTC)",
+        "age h",
+        "target basis",
     ]);
     for a in rows {
         t.push(vec![
@@ -221,7 +246,8 @@ pub fn account_table(rows: &[AccountProgress]) -> Table {
             opt_num(a.followers),
             opt_num(a.followers_lo),
             opt_num(a.target),
-            a.completion.map_or("-".into(), |c| format!("{:.1}%", c * 100.0)),
+            a.completion
+                .map_or("-".into(), |c| format!("{:.1}%", c * 100.0)),
             match a.at_target {
                 Some(true) => "yes".into(),
                 Some(false) => "no".into(),

@@ -119,7 +119,9 @@ impl Spool {
         std::io::Read::read_to_string(&mut reader, &mut data).map_err(io(path))?;
         let lines = data.lines().filter(|l| !l.is_empty()).count();
         if lines != rows {
-            return Err(damaged(format!("header says {rows} rows, file has {lines}")));
+            return Err(damaged(format!(
+                "header says {rows} rows, file has {lines}"
+            )));
         }
         Ok(Batch { token, rows, data })
     }
@@ -145,7 +147,10 @@ impl Spool {
 pub enum WriteOutcome {
     Stored,
     /// The store was away; the batch is safe on disk.
-    Spooled { file: PathBuf, reason: String },
+    Spooled {
+        file: PathBuf,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

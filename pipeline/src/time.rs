@@ -40,7 +40,11 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, TimeError> {
             .map_err(|_| TimeError::OutOfRange(s.to_string()))?;
         return from_epoch(n);
     }
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S%.f"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S%.f",
+    ] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(t, fmt) {
             return local_to_utc(naive, s);
         }
@@ -98,7 +102,10 @@ mod tests {
             parse_time("2026-01-01T00:00:00Z").unwrap().timestamp(),
             1_767_225_600
         );
-        assert_eq!(parse_time("1767225600000").unwrap().timestamp(), 1_767_225_600);
+        assert_eq!(
+            parse_time("1767225600000").unwrap().timestamp(),
+            1_767_225_600
+        );
         assert_eq!(parse_time("1767225600").unwrap().timestamp(), 1_767_225_600);
         assert!(parse_time("yesterday").is_err());
         assert!(parse_time("").is_err());

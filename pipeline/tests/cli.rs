@@ -25,7 +25,8 @@ fn text(o: &Output) -> String {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}-{}", std::process::id()));
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("mkdir");
     d
@@ -62,12 +63,17 @@ fn the_reference_registry_checks_clean() {
     assert_eq!(report["per_rule"]["population_unverified"], 3);
     let table = haoqi(&d, &["registry", "check"]);
     assert!(table.status.success());
-    assert!(text(&table).contains("0 error(s), 17 warning(s)"), "{}", text(&table));
+    assert!(
+        text(&table).contains("0 error(s), 17 warning(s)"),
+        "{}",
+        text(&table)
+    );
 }
 
 #[test]
 fn every_rule_reports_what_breaks_it() {
-    let accounts = "account_id,unit_id,platform,platform_id,display_name,role,standardised,active\n\
+    let accounts =
+        "account_id,unit_id,platform,platform_id,display_name,role,standardised,active\n\
 A,T-P-650100,douyin,X1,好奇乌鲁木齐,flexible,true,true\n\
 A,T-C-650102,douyin,X2,好奇天山,flexible,true,true\n\
 N,T-NOPE,douyin,X3,好奇无,flexible,true,true\n\
@@ -80,8 +86,16 @@ T-C-650102,county_assoc,天山区科协,650200,650102,科普部,false,\n\
 T-C-650103,county_assoc,沙依巴克区科协,650100,650103,科普部,false,\n\
 T-S-001,society,地理学会,,,学会学术部,true,\n";
     std::fs::write(d.join("units.csv"), units).expect("write");
-    let out = haoqi(&d, &["--registry", ".", "registry", "check", "--format", "json"]);
-    assert_eq!(out.status.code(), Some(1), "errors exit non-zero: {}", text(&out));
+    let out = haoqi(
+        &d,
+        &["--registry", ".", "registry", "check", "--format", "json"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "errors exit non-zero: {}",
+        text(&out)
+    );
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let n = |rule: &str| r["per_rule"][rule].as_u64().unwrap_or(0);
     assert_eq!(n("duplicate_id"), 1, "account A twice");
@@ -97,12 +111,22 @@ T-S-001,society,地理学会,,,学会学术部,true,\n";
         .and_then(|f| f.iter().find(|f| f["rule"] == "county_wrong_prefecture"))
         .expect("finding");
     assert_eq!(finding["subject"], "T-C-650102");
-    assert!(finding["location"].as_str().unwrap_or("").ends_with("units.csv:3"), "{finding}");
+    assert!(
+        finding["location"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("units.csv:3"),
+        "{finding}"
+    );
 }
 
 #[test]
 fn warnings_only_exit_zero() {
-    let d = registry_with("warn", "regions.csv", &std::fs::read(small_registry().join("regions.csv")).expect("read"));
+    let d = registry_with(
+        "warn",
+        "regions.csv",
+        &std::fs::read(small_registry().join("regions.csv")).expect("read"),
+    );
     let out = haoqi(&d, &["--registry", ".", "registry", "check"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("missing_platform"));
@@ -154,7 +178,10 @@ fn bad_input_names_file_line_and_field_and_loads_nothing() {
         assert!(msg.contains("nothing was loaded"), "{msg}");
         assert!(!msg.contains("panicked"), "{msg}");
         // And `init` with this registry refuses to load it into a store.
-        let init = haoqi(&d, &["--registry", ".", "--store", "embedded:./data", "init"]);
+        let init = haoqi(
+            &d,
+            &["--registry", ".", "--store", "embedded:./data", "init"],
+        );
         assert!(!init.status.success(), "{name}: {}", text(&init));
     }
 }
@@ -164,18 +191,36 @@ fn init_twice_then_progress_in_every_format() {
     let d = scratch("init");
     let first = haoqi(&d, &["init"]);
     assert!(first.status.success(), "{}", text(&first));
-    assert!(text(&first).contains("schema migrations applied 3"), "{}", text(&first));
-    assert!(text(&first).contains("accounts: 2791 added"), "{}", text(&first));
+    assert!(
+        text(&first).contains("schema migrations applied 3"),
+        "{}",
+        text(&first)
+    );
+    assert!(
+        text(&first).contains("accounts: 2791 added"),
+        "{}",
+        text(&first)
+    );
     let second = haoqi(&d, &["init"]);
     assert!(second.status.success(), "{}", text(&second));
     assert!(text(&second).contains("applied 0"), "{}", text(&second));
-    assert!(text(&second).contains("2791 unchanged"), "{}", text(&second));
+    assert!(
+        text(&second).contains("2791 unchanged"),
+        "{}",
+        text(&second)
+    );
 
-    let json = haoqi(&d, &["progress", "--format", "json", "--as-of", "2024-12-31"]);
+    let json = haoqi(
+        &d,
+        &["progress", "--format", "json", "--as-of", "2024-12-31"],
+    );
     assert!(json.status.success(), "{}", text(&json));
     let p: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
     assert_eq!(p["matrix"]["accounts"], 2791);
-    assert_eq!(p["matrix"]["never_reported"], 2791, "no readings yet: all missing, none zero");
+    assert_eq!(
+        p["matrix"]["never_reported"], 2791,
+        "no readings yet: all missing, none zero"
+    );
     assert_eq!(p["goal"], 20_000_000);
     let regions = p["groups"]
         .as_array()
@@ -187,12 +232,19 @@ fn init_twice_then_progress_in_every_format() {
     assert!(csv.status.success(), "{}", text(&csv));
     let csv = String::from_utf8_lossy(&csv.stdout).into_owned();
     assert!(csv.starts_with("group,accounts,"), "{csv}");
-    assert_eq!(csv.lines().count(), 4, "header, matrix, vertical, horizontal: {csv}");
+    assert_eq!(
+        csv.lines().count(),
+        4,
+        "header, matrix, vertical, horizontal: {csv}"
+    );
 
     let table = haoqi(&d, &["progress", "--by", "region"]);
     assert!(text(&table).contains("阿克苏地区"), "{}", text(&table));
     let accounts = haoqi(&d, &["progress", "--by", "account", "--format", "csv"]);
-    assert_eq!(String::from_utf8_lossy(&accounts.stdout).lines().count(), 2792);
+    assert_eq!(
+        String::from_utf8_lossy(&accounts.stdout).lines().count(),
+        2792
+    );
 }
 
 #[test]
@@ -209,10 +261,21 @@ fn a_second_process_on_the_same_data_directory_is_refused() {
     let data = d.join("data");
     // This test process holds the engine (and its lock) on `data`.
     let _store = haoqi_pipeline::store::EmbeddedStore::open(&data, "haoqi").expect("open");
-    let out = haoqi(&d, &["--store", &format!("embedded:{}", data.display()), "init"]);
+    let out = haoqi(
+        &d,
+        &["--store", &format!("embedded:{}", data.display()), "init"],
+    );
     assert!(!out.status.success());
-    assert!(text(&out).contains("in use by another haoqi process"), "{}", text(&out));
-    assert!(text(&out).contains(&format!("pid {}", std::process::id())), "{}", text(&out));
+    assert!(
+        text(&out).contains("in use by another haoqi process"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains(&format!("pid {}", std::process::id())),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -236,7 +299,12 @@ fn the_server_password_never_appears() {
     let out = Command::new(env!("CARGO_BIN_EXE_haoqi"))
         .current_dir(&d)
         .env("HAOQI_CLICKHOUSE_PASSWORD", "hunter2-secret")
-        .args(["-vv", "--store", "http://writer@127.0.0.1:1/haoqi", "progress"])
+        .args([
+            "-vv",
+            "--store",
+            "http://writer@127.0.0.1:1/haoqi",
+            "progress",
+        ])
         .output()
         .expect("run");
     assert!(!out.status.success());

@@ -22,8 +22,7 @@ pub fn engine_dir() -> &'static Path {
             .ok()
             .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "tests".into());
-        let dir = std::env::temp_dir()
-            .join(format!("haoqi-{exe}-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("haoqi-{exe}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         dir
     })
@@ -73,9 +72,15 @@ pub fn followers(account: &str, platform: Platform, when: &str, value: &str) -> 
 
 /// Runs a query and returns the single number it yields.
 pub async fn scalar(store: &dyn Store, sql: &str) -> u64 {
-    let rows = store.query_rows(sql).await.unwrap_or_else(|e| panic!("{e}"));
+    let rows = store
+        .query_rows(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let row = rows.first().unwrap_or_else(|| panic!("no rows from {sql}"));
-    let v = row.values().next().unwrap_or_else(|| panic!("no columns from {sql}"));
+    let v = row
+        .values()
+        .next()
+        .unwrap_or_else(|| panic!("no columns from {sql}"));
     v.as_u64()
         .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
         .unwrap_or_else(|| panic!("{v} is not a number"))

@@ -50,7 +50,10 @@ async fn fixture(test: &str) -> std::sync::Arc<dyn Store> {
     // Two batches, out of time order: order of arrival must not matter.
     let (late, early) = readings.split_at(6);
     for part in [early, late] {
-        let outcome = writer.write(&Batch::new(part, Utc::now())).await.expect("write");
+        let outcome = writer
+            .write(&Batch::new(part, Utc::now()))
+            .await
+            .expect("write");
         assert_eq!(outcome, WriteOutcome::Stored);
     }
     store
@@ -152,7 +155,10 @@ async fn progress_by_tier_region_platform_as_of_a_day() {
         as_of: day(2),
         stale_after_hours: 48,
     };
-    let p2 = q2.summary(store.as_ref(), 100_000, day(31)).await.expect("summary");
+    let p2 = q2
+        .summary(store.as_ref(), 100_000, day(31))
+        .await
+        .expect("summary");
     assert_eq!(p2.matrix.followers, 40_620);
     assert_eq!(p2.matrix.never_reported, 1);
     assert_eq!(p2.matrix.reporting, 4);
@@ -178,7 +184,11 @@ async fn target_completion_respects_lower_bounds_and_missing_population() {
     assert_eq!(acc("B").target, Some(163_198));
     // 沙依巴克区 has no 2020 figure: the target is unknown, not 0, and says why.
     assert_eq!(acc("C").target, None);
-    assert!(acc("C").target_basis.contains("missing"), "{}", acc("C").target_basis);
+    assert!(
+        acc("C").target_basis.contains("missing"),
+        "{}",
+        acc("C").target_basis
+    );
     assert_eq!(acc("C").at_target, None);
     assert_eq!(acc("C").followers, Some(50));
     assert_eq!(acc("D").at_target, Some(true));
@@ -207,12 +217,21 @@ async fn target_completion_respects_lower_bounds_and_missing_population() {
 async fn a_rename_does_not_rewrite_history() {
     let store = fixture("rename").await;
     let mut registry = small_registry();
-    if let Some(u) = registry.units.iter_mut().find(|u| u.unit_id == "T-C-650102") {
+    if let Some(u) = registry
+        .units
+        .iter_mut()
+        .find(|u| u.unit_id == "T-C-650102")
+    {
         u.name = "天山区科协（新名）".into();
     }
-    let changes = dimensions::load(store.as_ref(), &registry, &rules(), at("2024-03-03T00:00:00Z"))
-        .await
-        .expect("reload");
+    let changes = dimensions::load(
+        store.as_ref(),
+        &registry,
+        &rules(),
+        at("2024-03-03T00:00:00Z"),
+    )
+    .await
+    .expect("reload");
     assert_eq!(changes.units.changed, 1);
     assert_eq!(changes.units.unchanged, 3);
     let name_on = |d| {

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use haoqi_collectors::Platform;
 use serde::Serialize;
 
-use super::{naming, Kind, Origin, Registry, RegionLevel, TargetRules};
+use super::{naming, Kind, Origin, RegionLevel, Registry, TargetRules};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -29,18 +29,66 @@ impl Severity {
 
 /// The rules, in report order: (id, severity, what it checks).
 pub const RULES: &[(&str, Severity, &str)] = &[
-    ("duplicate_id", Severity::Error, "a region code, unit id or account id is used twice"),
-    ("duplicate_platform_id", Severity::Error, "two accounts claim the same id on one platform"),
-    ("unknown_unit", Severity::Error, "an account's unit does not exist"),
-    ("unknown_region", Severity::Error, "a unit's prefecture or county code is not in regions.csv at that level"),
-    ("county_wrong_prefecture", Severity::Error, "a unit's county is not under its prefecture"),
-    ("kind_location", Severity::Error, "a unit lacks (or has) the prefecture/county its kind requires (or forbids)"),
-    ("region_data", Severity::Error, "regions.csv is inconsistent (parents, levels, county sums above the prefecture total)"),
-    ("naming_rule", Severity::Warning, "a standardised account's name breaks 好奇XXX / 好奇的X说XX"),
-    ("missing_platform", Severity::Warning, "a unit has no active standardised account on one of the four video platforms"),
-    ("target_unknown", Severity::Warning, "a unit's per-account target cannot be computed"),
-    ("population_unverified", Severity::Warning, "a target rests on a population flagged UNVERIFIED"),
-    ("plan_counts", Severity::Warning, "the number of units of a kind differs from the plan"),
+    (
+        "duplicate_id",
+        Severity::Error,
+        "a region code, unit id or account id is used twice",
+    ),
+    (
+        "duplicate_platform_id",
+        Severity::Error,
+        "two accounts claim the same id on one platform",
+    ),
+    (
+        "unknown_unit",
+        Severity::Error,
+        "an account's unit does not exist",
+    ),
+    (
+        "unknown_region",
+        Severity::Error,
+        "a unit's prefecture or county code is not in regions.csv at that level",
+    ),
+    (
+        "county_wrong_prefecture",
+        Severity::Error,
+        "a unit's county is not under its prefecture",
+    ),
+    (
+        "kind_location",
+        Severity::Error,
+        "a unit lacks (or has) the prefecture/county its kind requires (or forbids)",
+    ),
+    (
+        "region_data",
+        Severity::Error,
+        "regions.csv is inconsistent (parents, levels, county sums above the prefecture total)",
+    ),
+    (
+        "naming_rule",
+        Severity::Warning,
+        "a standardised account's name breaks 好奇XXX / 好奇的X说XX",
+    ),
+    (
+        "missing_platform",
+        Severity::Warning,
+        "a unit has no active standardised account on one of the four video platforms",
+    ),
+    (
+        "target_unknown",
+        Severity::Warning,
+        "a unit's per-account target cannot be computed",
+    ),
+    (
+        "population_unverified",
+        Severity::Warning,
+        "a target rests on a population flagged UNVERIFIED",
+    ),
+    (
+        "plan_counts",
+        Severity::Warning,
+        "the number of units of a kind differs from the plan",
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -78,7 +126,13 @@ struct Collector {
 }
 
 impl Collector {
-    fn add(&mut self, rule: &'static str, subject: impl Into<String>, at: Option<&Origin>, message: String) {
+    fn add(
+        &mut self,
+        rule: &'static str,
+        subject: impl Into<String>,
+        at: Option<&Origin>,
+        message: String,
+    ) {
         let severity = RULES
             .iter()
             .find(|r| r.0 == rule)
@@ -114,8 +168,16 @@ pub fn check(registry: &Registry, rules: &TargetRules) -> CheckReport {
         regions: registry.regions.len(),
         units: registry.units.len(),
         accounts: registry.accounts.len(),
-        errors: c.findings.iter().filter(|f| f.severity == Severity::Error).count(),
-        warnings: c.findings.iter().filter(|f| f.severity == Severity::Warning).count(),
+        errors: c
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count(),
+        warnings: c
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning)
+            .count(),
         per_rule,
         findings: c.findings,
     }
@@ -125,7 +187,12 @@ fn check_regions(registry: &Registry, c: &mut Collector) {
     let mut seen = HashSet::new();
     for r in &registry.regions {
         if !seen.insert(r.code) {
-            c.add("duplicate_id", r.code.to_string(), Some(&r.origin), format!("region code {} ({}) appears twice", r.code, r.name));
+            c.add(
+                "duplicate_id",
+                r.code.to_string(),
+                Some(&r.origin),
+                format!("region code {} ({}) appears twice", r.code, r.name),
+            );
         }
     }
     let by_code = registry.regions_by_code();
@@ -139,8 +206,18 @@ fn check_regions(registry: &Registry, c: &mut Collector) {
         };
         match (expected_parent, r.parent_code) {
             (None, None) => {}
-            (None, Some(p)) => c.add("region_data", r.code.to_string(), Some(&r.origin), format!("{} is the top level but names parent {p}", r.name)),
-            (Some(level), None) => c.add("region_data", r.code.to_string(), Some(&r.origin), format!("{} needs a parent_code (a {})", r.name, level.as_str())),
+            (None, Some(p)) => c.add(
+                "region_data",
+                r.code.to_string(),
+                Some(&r.origin),
+                format!("{} is the top level but names parent {p}", r.name),
+            ),
+            (Some(level), None) => c.add(
+                "region_data",
+                r.code.to_string(),
+                Some(&r.origin),
+                format!("{} needs a parent_code (a {})", r.name, level.as_str()),
+            ),
             (Some(level), Some(p)) => match by_code.get(&p) {
                 Some(parent) if parent.level == level => {
                     if r.level == RegionLevel::County {
@@ -153,8 +230,24 @@ fn check_regions(registry: &Registry, c: &mut Collector) {
                         }
                     }
                 }
-                Some(parent) => c.add("region_data", r.code.to_string(), Some(&r.origin), format!("{}'s parent {p} ({}) is a {}, expected a {}", r.name, parent.name, parent.level.as_str(), level.as_str())),
-                None => c.add("region_data", r.code.to_string(), Some(&r.origin), format!("{}'s parent {p} is not in regions.csv", r.name)),
+                Some(parent) => c.add(
+                    "region_data",
+                    r.code.to_string(),
+                    Some(&r.origin),
+                    format!(
+                        "{}'s parent {p} ({}) is a {}, expected a {}",
+                        r.name,
+                        parent.name,
+                        parent.level.as_str(),
+                        level.as_str()
+                    ),
+                ),
+                None => c.add(
+                    "region_data",
+                    r.code.to_string(),
+                    Some(&r.origin),
+                    format!("{}'s parent {p} is not in regions.csv", r.name),
+                ),
             },
         }
     }
@@ -164,7 +257,15 @@ fn check_regions(registry: &Registry, c: &mut Collector) {
         if let Some(p) = by_code.get(code) {
             if let Some(total) = p.population_2020 {
                 if *sum > total {
-                    c.add("region_data", code.to_string(), Some(&p.origin), format!("the counties of {} add up to {sum}, above its total {total}", p.name));
+                    c.add(
+                        "region_data",
+                        code.to_string(),
+                        Some(&p.origin),
+                        format!(
+                            "the counties of {} add up to {sum}, above its total {total}",
+                            p.name
+                        ),
+                    );
                 }
             }
         }
@@ -177,7 +278,12 @@ fn check_units(registry: &Registry, rules: &TargetRules, c: &mut Collector) {
     let mut per_kind: HashMap<Kind, usize> = HashMap::new();
     for u in &registry.units {
         if !seen.insert(u.unit_id.as_str()) {
-            c.add("duplicate_id", &u.unit_id, Some(&u.origin), format!("unit id {} appears twice", u.unit_id));
+            c.add(
+                "duplicate_id",
+                &u.unit_id,
+                Some(&u.origin),
+                format!("unit id {} appears twice", u.unit_id),
+            );
         }
         *per_kind.entry(u.kind).or_default() += 1;
         let (needs_pref, needs_county) = match u.kind {
@@ -196,70 +302,163 @@ fn check_units(registry: &Registry, rules: &TargetRules, c: &mut Collector) {
         };
         if let Some(need) = needs_pref {
             if need != u.prefecture_code.is_some() {
-                c.add("kind_location", &u.unit_id, Some(&u.origin), what("prefecture_code", need));
+                c.add(
+                    "kind_location",
+                    &u.unit_id,
+                    Some(&u.origin),
+                    what("prefecture_code", need),
+                );
             }
         }
         if let Some(need) = needs_county {
             if need != u.county_code.is_some() {
-                c.add("kind_location", &u.unit_id, Some(&u.origin), what("county_code", need));
+                c.add(
+                    "kind_location",
+                    &u.unit_id,
+                    Some(&u.origin),
+                    what("county_code", need),
+                );
             }
         }
         if let Some(p) = u.prefecture_code {
             match by_code.get(&p) {
                 Some(r) if r.level == RegionLevel::Prefecture => {}
-                Some(r) => c.add("unknown_region", &u.unit_id, Some(&u.origin), format!("prefecture_code {p} is {} (a {}), not a prefecture", r.name, r.level.as_str())),
-                None => c.add("unknown_region", &u.unit_id, Some(&u.origin), format!("prefecture_code {p} is not in regions.csv")),
+                Some(r) => c.add(
+                    "unknown_region",
+                    &u.unit_id,
+                    Some(&u.origin),
+                    format!(
+                        "prefecture_code {p} is {} (a {}), not a prefecture",
+                        r.name,
+                        r.level.as_str()
+                    ),
+                ),
+                None => c.add(
+                    "unknown_region",
+                    &u.unit_id,
+                    Some(&u.origin),
+                    format!("prefecture_code {p} is not in regions.csv"),
+                ),
             }
         }
         if let Some(k) = u.county_code {
             match by_code.get(&k) {
                 Some(r) if r.level == RegionLevel::County => {
                     if u.prefecture_code.is_some() && r.parent_code != u.prefecture_code {
-                        c.add("county_wrong_prefecture", &u.unit_id, Some(&u.origin), format!(
-                            "county {} ({k}) is under {}, not under prefecture {}",
-                            r.name,
-                            r.parent_code.map_or("nothing".into(), |x| x.to_string()),
-                            u.prefecture_code.map_or(String::new(), |x| x.to_string())));
+                        c.add(
+                            "county_wrong_prefecture",
+                            &u.unit_id,
+                            Some(&u.origin),
+                            format!(
+                                "county {} ({k}) is under {}, not under prefecture {}",
+                                r.name,
+                                r.parent_code.map_or("nothing".into(), |x| x.to_string()),
+                                u.prefecture_code.map_or(String::new(), |x| x.to_string())
+                            ),
+                        );
                     }
                 }
-                Some(r) => c.add("unknown_region", &u.unit_id, Some(&u.origin), format!("county_code {k} is {} (a {}), not a county", r.name, r.level.as_str())),
-                None => c.add("unknown_region", &u.unit_id, Some(&u.origin), format!("county_code {k} is not in regions.csv")),
+                Some(r) => c.add(
+                    "unknown_region",
+                    &u.unit_id,
+                    Some(&u.origin),
+                    format!(
+                        "county_code {k} is {} (a {}), not a county",
+                        r.name,
+                        r.level.as_str()
+                    ),
+                ),
+                None => c.add(
+                    "unknown_region",
+                    &u.unit_id,
+                    Some(&u.origin),
+                    format!("county_code {k} is not in regions.csv"),
+                ),
             }
         }
         let target = rules.target(registry, u);
         if target.value.is_none() {
-            c.add("target_unknown", &u.unit_id, Some(&u.origin), format!("{}: {}", u.name, target.basis));
+            c.add(
+                "target_unknown",
+                &u.unit_id,
+                Some(&u.origin),
+                format!("{}: {}", u.name, target.basis),
+            );
         } else if !target.verified {
-            c.add("population_unverified", &u.unit_id, Some(&u.origin), format!("{}: {}", u.name, target.basis));
+            c.add(
+                "population_unverified",
+                &u.unit_id,
+                Some(&u.origin),
+                format!("{}: {}", u.name, target.basis),
+            );
         }
     }
     for kind in Kind::ALL {
         let have = per_kind.get(&kind).copied().unwrap_or(0);
         if have != kind.planned_count() {
-            c.add("plan_counts", kind.as_str(), None, format!("{have} {} ({}) registered; the plan lists {}", kind, kind.chinese_name(), kind.planned_count()));
+            c.add(
+                "plan_counts",
+                kind.as_str(),
+                None,
+                format!(
+                    "{have} {} ({}) registered; the plan lists {}",
+                    kind,
+                    kind.chinese_name(),
+                    kind.planned_count()
+                ),
+            );
         }
     }
 }
 
 fn check_accounts(registry: &Registry, c: &mut Collector) {
-    let units: HashMap<&str, &super::Unit> = registry.units.iter().map(|u| (u.unit_id.as_str(), u)).collect();
+    let units: HashMap<&str, &super::Unit> = registry
+        .units
+        .iter()
+        .map(|u| (u.unit_id.as_str(), u))
+        .collect();
     let mut seen = HashSet::new();
     let mut platform_ids: HashMap<(Platform, &str), &str> = HashMap::new();
     for a in &registry.accounts {
         if !seen.insert(a.account_id.as_str()) {
-            c.add("duplicate_id", &a.account_id, Some(&a.origin), format!("account id {} appears twice", a.account_id));
+            c.add(
+                "duplicate_id",
+                &a.account_id,
+                Some(&a.origin),
+                format!("account id {} appears twice", a.account_id),
+            );
         }
         if !a.platform_id.is_empty() {
-            if let Some(other) = platform_ids.insert((a.platform, a.platform_id.as_str()), a.account_id.as_str()) {
-                c.add("duplicate_platform_id", &a.account_id, Some(&a.origin), format!("{} id {} is also account {other}", a.platform, a.platform_id));
+            if let Some(other) =
+                platform_ids.insert((a.platform, a.platform_id.as_str()), a.account_id.as_str())
+            {
+                c.add(
+                    "duplicate_platform_id",
+                    &a.account_id,
+                    Some(&a.origin),
+                    format!(
+                        "{} id {} is also account {other}",
+                        a.platform, a.platform_id
+                    ),
+                );
             }
         }
         match units.get(a.unit_id.as_str()) {
-            None => c.add("unknown_unit", &a.account_id, Some(&a.origin), format!("unit {} does not exist", a.unit_id)),
+            None => c.add(
+                "unknown_unit",
+                &a.account_id,
+                Some(&a.origin),
+                format!("unit {} does not exist", a.unit_id),
+            ),
             Some(u) => {
                 if a.standardised {
                     if let Some(why) = naming::violation(u.kind, &a.display_name) {
-                        c.add("naming_rule", &a.account_id, Some(&a.origin), format!("{} ({} on {}): {why}", a.display_name, u.name, a.platform));
+                        c.add(
+                            "naming_rule",
+                            &a.account_id,
+                            Some(&a.origin),
+                            format!("{} ({} on {}): {why}", a.display_name, u.name, a.platform),
+                        );
                     }
                 }
             }
@@ -271,7 +470,17 @@ fn check_accounts(registry: &Registry, c: &mut Collector) {
                 .accounts_of(&u.unit_id)
                 .any(|a| a.platform == p && a.standardised && a.active);
             if !has {
-                c.add("missing_platform", &u.unit_id, Some(&u.origin), format!("{} has no active standardised account on {} ({})", u.name, p, p.chinese_name()));
+                c.add(
+                    "missing_platform",
+                    &u.unit_id,
+                    Some(&u.origin),
+                    format!(
+                        "{} has no active standardised account on {} ({})",
+                        u.name,
+                        p,
+                        p.chinese_name()
+                    ),
+                );
             }
         }
     }

@@ -44,7 +44,10 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<String, LoadError> {
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok(s.to_string()),
         Err(e) => {
-            let line = 1 + bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() as u64;
+            let line = 1 + bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
             let (_, _, gbk_errors) = encoding_rs::GB18030.decode(bytes);
             let hint = if gbk_errors {
                 "it is not UTF-8 (nor GBK)".to_string()
@@ -247,16 +250,22 @@ mod tests {
 
     #[test]
     fn missing_columns_are_named() {
-        let errs = CsvFile::parse(Path::new("units.csv"), "unit_id,name\nx,y\n", &["unit_id", "kind"])
-            .err()
-            .unwrap();
+        let errs = CsvFile::parse(
+            Path::new("units.csv"),
+            "unit_id,name\nx,y\n",
+            &["unit_id", "kind"],
+        )
+        .err()
+        .unwrap();
         assert_eq!(errs[0].line, 1);
         assert!(errs[0].message.contains("kind"));
     }
 
     #[test]
     fn ragged_rows_are_errors_with_lines() {
-        let errs = CsvFile::parse(Path::new("u.csv"), "a,b\n1,2\n3\n", &["a"]).err().unwrap();
+        let errs = CsvFile::parse(Path::new("u.csv"), "a,b\n1,2\n3\n", &["a"])
+            .err()
+            .unwrap();
         assert_eq!(errs[0].line, 3);
     }
 }

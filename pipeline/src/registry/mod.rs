@@ -255,7 +255,11 @@ fn parse_region(row: &csvfile::Row<'_>, errors: &mut Vec<LoadError>) -> Option<R
     let population_2020 = row.optional::<u64>("population_2020", errors);
     if let Some(c) = code {
         if !(100_000..=999_999).contains(&c) {
-            row.fail("code", format!("{c} is not a 6-digit division code"), errors);
+            row.fail(
+                "code",
+                format!("{c} is not a 6-digit division code"),
+                errors,
+            );
         }
     }
     if errors.len() > before {
@@ -320,4 +324,86 @@ fn parse_account(row: &csvfile::Row<'_>, errors: &mut Vec<LoadError>) -> Option<
         note: row.text("note").to_string(),
         origin: origin(row),
     })
+}
+
+/// Checks on the researched regions table (`shared/data/xinjiang_regions.md` describes it).
+#[cfg(test)]
+mod region_data_tests {
+    use super::*;
+
+    fn regions() -> Vec<Region> {
+        Registry::reference_regions().expect("regions")
+    }
+
+    #[test]
+    fn fourteen_prefectures_and_ninety_six_counties() {
+        let r = regions();
+        let n = |l| r.iter().filter(|x| x.level == l).count();
+        assert_eq!(n(RegionLevel::Region), 1);
+        assert_eq!(n(RegionLevel::Prefecture), 14);
+        assert_eq!(n(RegionLevel::County), 96);
+        assert!(
+            r.iter().all(|x| !x.source.is_empty()),
+            "every row keeps its source"
+        );
+    }
+
+    #[test]
+    fn missing_populations_stay_missing() {
+        let r = regions();
+        let missing: Vec<&str> = r
+            .iter()
+            .filter(|x| x.level == RegionLevel::County && x.population_2020.is_none())
+            .map(|x| x.name.as_str())
+            .collect();
+        assert_eq!(missing.len(), 13, "{missing:?}");
+        assert!(missing.contains(&"沙依巴克区") && missing.contains(&"麦盖提县"));
+        let unverified: Vec<&str> = r
+            .iter()
+            .filter(|x| x.population_2020.is_some() && !x.population_verified())
+            .map(|x| x.name.as_str())
+            .collect();
+        assert_eq!(unverified, vec!["泽普县", "和田县", "特克斯县"]);
+    }
+
+    #[test]
+    fn census_totals_add_up() {
+        let r = regions();
+        let pop = |code: u32| {
+            r.iter()
+                .find(|x| x.code == code)
+                .and_then(|x| x.population_2020)
+        };
+        let prefectures: u64 = r
+            .iter()
+            .filter(|x| x.level == RegionLevel::Prefecture)
+            .filter_map(|x| x.population_2020)
+            .sum();
+        // 14 prefectures + the XPCC group (659000) = the region's census total.
+        assert_eq!(Some(prefectures + pop(659000).unwrap_or(0)), pop(650000));
+        // Where no county is missing and no newer XPCC city sits inside, counties add up exactly.
+        for code in [652900u32, 653000, 652300, 650400, 650500] {
+            let counties: u64 = r
+                .iter()
+                .filter(|x| x.level == RegionLevel::County && x.parent_code == Some(code))
+                .filter_map(|x| x.population_2020)
+                .sum();
+            assert_eq!(Some(counties), pop(code), "prefecture {code}");
+        }
+    }
+
+    #[test]
+    fn the_researched_table_is_copied_unchanged() {
+        let shared =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/xinjiang_regions.csv");
+        // The shared folder sits beside the repository in development and CI.
+        if let Ok(text) = std::fs::read_to_string(&shared) {
+            assert_eq!(
+                text,
+                REFERENCE_REGIONS,
+                "pipeline/registry/regions.csv differs from {}",
+                shared.display()
+            );
+        }
+    }
 }

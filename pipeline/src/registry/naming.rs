@@ -13,7 +13,9 @@ pub fn violation(kind: Kind, name: &str) -> Option<String> {
         return Some("contains spaces".into());
     }
     match kind {
-        Kind::RegionAssoc => (name != "好奇新疆").then(|| "the region's account is 好奇新疆".into()),
+        Kind::RegionAssoc => {
+            (name != "好奇新疆").then(|| "the region's account is 好奇新疆".into())
+        }
         Kind::Society => match name.strip_prefix(SOCIETY) {
             Some(topic) if !topic.is_empty() => None,
             Some(_) => Some("好奇的X说 needs a topic after it (好奇的X说地理)".into()),

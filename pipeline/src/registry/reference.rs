@@ -21,19 +21,136 @@ pub const SAMPLE_ID_NOTE: &str = "平台ID为样例 sample platform id";
 
 /// 130 topics for the sample societies' 好奇的X说 accounts; the first two are the plan's own.
 const SOCIETY_TOPICS: [&str; 130] = [
-    "地理", "红枣", "气象", "地质", "天文", "植物", "动物", "医学", "农学", "林学",
-    "水利", "土壤", "园艺", "昆虫", "植保", "作物", "草原", "畜牧", "兽医", "蚕桑",
-    "棉花", "葡萄", "核桃", "枸杞", "香梨", "甜瓜", "番茄", "薰衣草", "沙漠", "冰川",
-    "湿地", "生态", "环境", "治沙", "化学", "物理", "数学", "力学", "电子", "计算机",
-    "人工智能", "通信", "测绘", "遥感", "石油", "天然气", "煤炭", "矿业", "冶金", "电力",
-    "新能源", "风电", "光伏", "储能", "机械", "汽车", "铁路", "公路", "航空", "建筑",
-    "城市", "交通", "水产", "食品", "营养", "中医药", "民族医药", "药学", "护理", "防疫",
-    "心理", "口腔", "眼健康", "儿童健康", "急救", "康复", "体育", "科技史", "考古", "文物",
-    "博物", "民俗", "语言", "教育", "科普创作", "翻译", "图书", "档案", "统计", "经济",
-    "管理", "金融", "法治", "标准", "计量", "质量", "检验", "消防", "安全", "地震",
-    "防灾", "气候", "水文", "天山", "昆仑", "塔河", "丝路", "古生物", "恐龙", "化石",
-    "玉石", "矿物", "岩石", "鸟类", "野生动物", "雪豹", "马", "骆驼", "蜜蜂", "菌菇",
-    "花卉", "种子", "育种", "节水", "农机", "无人机", "机器人", "航天", "大数据", "新材料",
+    "地理",
+    "红枣",
+    "气象",
+    "地质",
+    "天文",
+    "植物",
+    "动物",
+    "医学",
+    "农学",
+    "林学",
+    "水利",
+    "土壤",
+    "园艺",
+    "昆虫",
+    "植保",
+    "作物",
+    "草原",
+    "畜牧",
+    "兽医",
+    "蚕桑",
+    "棉花",
+    "葡萄",
+    "核桃",
+    "枸杞",
+    "香梨",
+    "甜瓜",
+    "番茄",
+    "薰衣草",
+    "沙漠",
+    "冰川",
+    "湿地",
+    "生态",
+    "环境",
+    "治沙",
+    "化学",
+    "物理",
+    "数学",
+    "力学",
+    "电子",
+    "计算机",
+    "人工智能",
+    "通信",
+    "测绘",
+    "遥感",
+    "石油",
+    "天然气",
+    "煤炭",
+    "矿业",
+    "冶金",
+    "电力",
+    "新能源",
+    "风电",
+    "光伏",
+    "储能",
+    "机械",
+    "汽车",
+    "铁路",
+    "公路",
+    "航空",
+    "建筑",
+    "城市",
+    "交通",
+    "水产",
+    "食品",
+    "营养",
+    "中医药",
+    "民族医药",
+    "药学",
+    "护理",
+    "防疫",
+    "心理",
+    "口腔",
+    "眼健康",
+    "儿童健康",
+    "急救",
+    "康复",
+    "体育",
+    "科技史",
+    "考古",
+    "文物",
+    "博物",
+    "民俗",
+    "语言",
+    "教育",
+    "科普创作",
+    "翻译",
+    "图书",
+    "档案",
+    "统计",
+    "经济",
+    "管理",
+    "金融",
+    "法治",
+    "标准",
+    "计量",
+    "质量",
+    "检验",
+    "消防",
+    "安全",
+    "地震",
+    "防灾",
+    "气候",
+    "水文",
+    "天山",
+    "昆仑",
+    "塔河",
+    "丝路",
+    "古生物",
+    "恐龙",
+    "化石",
+    "玉石",
+    "矿物",
+    "岩石",
+    "鸟类",
+    "野生动物",
+    "雪豹",
+    "马",
+    "骆驼",
+    "蜜蜂",
+    "菌菇",
+    "花卉",
+    "种子",
+    "育种",
+    "节水",
+    "农机",
+    "无人机",
+    "机器人",
+    "航天",
+    "大数据",
+    "新材料",
 ];
 
 /// The generated units and accounts as CSV text (the header rows included).
@@ -150,9 +267,9 @@ pub fn generate(regions: &[Region]) -> ReferenceFiles {
     let mut u = csv::Writer::from_writer(Vec::new());
     let mut a = csv::Writer::from_writer(Vec::new());
     // Writing to a Vec cannot fail; the results are collected for form's sake.
-    let mut res = u.write_record(super::UNIT_COLUMNS).and(a.write_record(
-        super::ACCOUNT_COLUMNS.iter().copied().chain(["note"]),
-    ));
+    let mut res = u
+        .write_record(super::UNIT_COLUMNS)
+        .and(a.write_record(super::ACCOUNT_COLUMNS.iter().copied().chain(["note"])));
     let mut mid: u64 = 3_493_000_000;
     for g in &units {
         let opt = |c: Option<u32>| c.map_or(String::new(), |c| c.to_string());
@@ -268,4 +385,53 @@ fn spread<'a>(n: usize, prefectures: &[&'a Region]) -> Vec<&'a Region> {
         .iter()
         .flat_map(|(i, k, _)| std::iter::repeat_n(prefectures[*i], *k as usize))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{Registry, TargetRules};
+
+    #[test]
+    fn the_committed_files_are_what_the_generator_writes() {
+        let regions = Registry::reference_regions().expect("regions");
+        let files = generate(&regions);
+        let [_, (_, units), (_, accounts)] = Registry::reference_texts();
+        assert!(
+            files.units_csv == units && files.accounts_csv == accounts,
+            "pipeline/registry is out of date: run `haoqi registry reference --out pipeline/registry`"
+        );
+    }
+
+    #[test]
+    fn the_reference_is_the_plans_matrix() {
+        let r = Registry::reference().expect("reference");
+        for kind in Kind::ALL {
+            assert_eq!(
+                r.units.iter().filter(|u| u.kind == kind).count(),
+                kind.planned_count(),
+                "{kind}"
+            );
+        }
+        assert_eq!(r.units.len(), 694);
+        for u in &r.units {
+            for p in Platform::VIDEO {
+                let n = r
+                    .accounts_of(&u.unit_id)
+                    .filter(|a| a.platform == p && a.standardised)
+                    .count();
+                assert_eq!(n, 1, "{} on {p}", u.unit_id);
+            }
+            assert_eq!(
+                u.sample,
+                !matches!(
+                    u.kind,
+                    Kind::RegionAssoc | Kind::PrefectureAssoc | Kind::CountyAssoc
+                )
+            );
+        }
+        let report = crate::registry::check::check(&r, &TargetRules::default());
+        assert_eq!(report.errors, 0, "{:#?}", report.findings);
+        assert_eq!(report.per_rule.get("naming_rule"), Some(&0));
+    }
 }

@@ -27,7 +27,8 @@ pub const INSTALL_HINT: &str = "deploy/install-libchdb.sh";
 type Conn = *mut c_void;
 type ConnectFn = unsafe extern "C" fn(c_int, *mut *mut c_char) -> *mut Conn;
 type CloseFn = unsafe extern "C" fn(*mut Conn);
-type QueryFn = unsafe extern "C" fn(Conn, *const c_char, usize, *const c_char, usize) -> *mut c_void;
+type QueryFn =
+    unsafe extern "C" fn(Conn, *const c_char, usize, *const c_char, usize) -> *mut c_void;
 type BufferFn = unsafe extern "C" fn(*mut c_void) -> *mut c_char;
 type LengthFn = unsafe extern "C" fn(*mut c_void) -> usize;
 type ErrorFn = unsafe extern "C" fn(*mut c_void) -> *const c_char;
@@ -254,9 +255,8 @@ fn load_api() -> Result<Api, StoreError> {
         return Err(StoreError::LibraryMissing { searched });
     };
     // SAFETY: loading libchdb runs its initialisers; it is the library this code is written for.
-    let lib = unsafe { libloading::Library::new(path) }.map_err(|e| {
-        StoreError::Unavailable(format!("cannot load {}: {e}", path.display()))
-    })?;
+    let lib = unsafe { libloading::Library::new(path) }
+        .map_err(|e| StoreError::Unavailable(format!("cannot load {}: {e}", path.display())))?;
     // SAFETY: the symbol types match chdb.h (see the type aliases above).
     unsafe {
         let sym = |name: &str| -> Result<*mut c_void, StoreError> {

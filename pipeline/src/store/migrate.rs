@@ -32,8 +32,11 @@ pub async fn migrate(store: &dyn Store) -> Result<MigrationReport, StoreError> {
     store
         .execute(&sql::render(sql::queries::MIGRATIONS_CREATE, &params)?)
         .await?;
-    let applied: Vec<Applied> =
-        query_as(store, &sql::render(sql::queries::MIGRATIONS_APPLIED, &params)?).await?;
+    let applied: Vec<Applied> = query_as(
+        store,
+        &sql::render(sql::queries::MIGRATIONS_APPLIED, &params)?,
+    )
+    .await?;
     let mut report = MigrationReport::default();
     for (version, name, text) in sql::MIGRATIONS {
         let sum = checksum(text);
@@ -68,7 +71,11 @@ pub async fn migrate(store: &dyn Store) -> Result<MigrationReport, StoreError> {
 /// The schema version the store is at, or `None` before `haoqi init`.
 pub async fn current_version(store: &dyn Store) -> Result<Option<u32>, StoreError> {
     let params = Params::new(store.database());
-    match query_as::<Applied>(store, &sql::render(sql::queries::MIGRATIONS_APPLIED, &params)?).await
+    match query_as::<Applied>(
+        store,
+        &sql::render(sql::queries::MIGRATIONS_APPLIED, &params)?,
+    )
+    .await
     {
         Ok(applied) => Ok(applied.iter().map(|a| a.version).max()),
         // UNKNOWN_TABLE (60) / UNKNOWN_DATABASE (81): not initialised.

@@ -173,9 +173,7 @@ pub(crate) fn parse_json_each_row(bytes: &[u8]) -> Result<Rows, StoreError> {
 pub(crate) fn check_identifier(name: &str) -> Result<(), StoreError> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         && !name.as_bytes()[0].is_ascii_digit();
     if ok {
         Ok(())
@@ -197,7 +195,8 @@ mod tests {
         );
         assert!(matches!(e, StoreError::Query { code: 62, .. }));
         assert!(!e.is_retryable());
-        let e = StoreError::from_clickhouse_message("Code: 252. DB::Exception: Too many parts".into());
+        let e =
+            StoreError::from_clickhouse_message("Code: 252. DB::Exception: Too many parts".into());
         assert!(e.is_retryable());
     }
 

@@ -298,6 +298,12 @@ mod tests {
     #[test]
     fn statements_split_on_line_final_semicolons() {
         let s = statements("-- c\nCREATE TABLE a (x UInt8);\n\n-- d\nCREATE TABLE b\n(y UInt8);\n");
-        assert_eq!(s, vec!["CREATE TABLE a (x UInt8)", "-- d\nCREATE TABLE b\n(y UInt8)"]);
+        assert_eq!(
+            s,
+            vec![
+                "CREATE TABLE a (x UInt8)",
+                "-- d\nCREATE TABLE b\n(y UInt8)"
+            ]
+        );
     }
 }
