@@ -7,8 +7,22 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use haoqi_pipeline::count::parse_count;
 
 const MIX: [&str; 16] = [
-    "12345", "283417", "2743452015", "12,345", "1.3万", "12.6万", "2.3w", "1.2W", "10万+",
-    "11w+", "1.58亿", "1亿+", "1.5k", "约1.2万", "１２３４５", "$undefined",
+    "12345",
+    "283417",
+    "2743452015",
+    "12,345",
+    "1.3万",
+    "12.6万",
+    "2.3w",
+    "1.2W",
+    "10万+",
+    "11w+",
+    "1.58亿",
+    "1亿+",
+    "1.5k",
+    "约1.2万",
+    "１２３４５",
+    "$undefined",
 ];
 
 fn bench(c: &mut Criterion) {

@@ -6,7 +6,6 @@
 use chrono::{DateTime, Utc};
 use haoqi_collectors::Platform;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::count::Count;
@@ -74,29 +73,81 @@ impl Reading {
             provenance: String::new(),
         }
     }
+}
 
-    /// The row as the `readings` table takes it (without the batch columns).
-    fn row(&self) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("account_id".into(), self.account_id.clone().into());
-        m.insert("platform".into(), self.platform.as_str().into());
-        m.insert("observed_at".into(), to_clickhouse(self.observed_at).into());
-        for (name, c) in [
-            ("followers", self.followers),
-            ("likes", self.likes),
-            ("views", self.views),
-            ("posts", self.posts),
-            ("following", self.following),
-        ] {
-            m.insert(name.into(), c.map(|c| c.value).into());
-            m.insert(format!("{name}_lo"), c.map(|c| c.lower).into());
-            m.insert(format!("{name}_hi"), c.and_then(|c| c.upper).into());
+/// A reading as the `readings` table takes it, minus the batch columns. Counters that are
+/// unknown are left out (the column's default is NULL), which keeps batches small.
+#[derive(Serialize)]
+struct Row<'a> {
+    account_id: &'a str,
+    platform: &'static str,
+    observed_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    followers: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    followers_lo: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    followers_hi: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    likes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    likes_lo: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    likes_hi: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    views: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    views_lo: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    views_hi: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    posts: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    posts_lo: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    posts_hi: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    following: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    following_lo: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    following_hi: Option<u64>,
+    source: &'static str,
+    parser_version: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    flags: &'a [String],
+    provenance: &'a str,
+}
+
+impl<'a> From<&'a Reading> for Row<'a> {
+    fn from(r: &'a Reading) -> Self {
+        let v = |c: Option<Count>| c.map(|c| c.value);
+        let lo = |c: Option<Count>| c.map(|c| c.lower);
+        let hi = |c: Option<Count>| c.and_then(|c| c.upper);
+        Row {
+            account_id: &r.account_id,
+            platform: r.platform.as_str(),
+            observed_at: to_clickhouse(r.observed_at),
+            followers: v(r.followers),
+            followers_lo: lo(r.followers),
+            followers_hi: hi(r.followers),
+            likes: v(r.likes),
+            likes_lo: lo(r.likes),
+            likes_hi: hi(r.likes),
+            views: v(r.views),
+            views_lo: lo(r.views),
+            views_hi: hi(r.views),
+            posts: v(r.posts),
+            posts_lo: lo(r.posts),
+            posts_hi: hi(r.posts),
+            following: v(r.following),
+            following_lo: lo(r.following),
+            following_hi: hi(r.following),
+            source: r.source.as_str(),
+            parser_version: &r.parser_version,
+            flags: &r.flags,
+            provenance: &r.provenance,
         }
-        m.insert("source".into(), self.source.as_str().into());
-        m.insert("parser_version".into(), self.parser_version.clone().into());
-        m.insert("flags".into(), self.flags.clone().into());
-        m.insert("provenance".into(), self.provenance.clone().into());
-        m
     }
 }
 
@@ -112,20 +163,35 @@ pub struct Batch {
 
 impl Batch {
     pub fn new(readings: &[Reading], created_at: DateTime<Utc>) -> Batch {
-        let rows: Vec<Map<String, Value>> = readings.iter().map(Reading::row).collect();
+        // Pass 1: each row once, hashed as written. The token must not depend on when the
+        // batch was made, so the batch columns are appended only afterwards.
+        let mut rows: Vec<u8> = Vec::with_capacity(readings.len() * 200);
+        let mut ends = Vec::with_capacity(readings.len());
+        for r in readings {
+            // Serialising plain strings and integers into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut rows, &Row::from(r));
+            ends.push(rows.len());
+        }
         let mut hasher = Sha256::new();
-        for r in &rows {
-            hasher.update(Value::Object(r.clone()).to_string().as_bytes());
+        let mut start = 0;
+        for end in &ends {
+            hasher.update(&rows[start..*end]);
             hasher.update(b"\n");
+            start = *end;
         }
         let token = hex::encode(hasher.finalize());
-        let ingested = to_clickhouse(created_at);
-        let mut data = String::with_capacity(rows.len() * 320);
-        for mut r in rows {
-            r.insert("batch_id".into(), token.clone().into());
-            r.insert("ingested_at".into(), ingested.clone().into());
-            data.push_str(&Value::Object(r).to_string());
-            data.push('\n');
+        // Pass 2: close each object with the batch columns.
+        let suffix = format!(
+            ",\"batch_id\":\"{token}\",\"ingested_at\":\"{}\"}}\n",
+            to_clickhouse(created_at)
+        );
+        let mut data = String::with_capacity(rows.len() + ends.len() * suffix.len());
+        let mut start = 0;
+        for end in ends {
+            // Each row is a JSON object; drop its closing brace and append the batch columns.
+            data.push_str(&String::from_utf8_lossy(&rows[start..end - 1]));
+            data.push_str(&suffix);
+            start = end;
         }
         Batch {
             token,
@@ -164,11 +230,16 @@ mod tests {
     #[test]
     fn rows_carry_the_interval() {
         let b = Batch::new(&[reading("10万+")], DateTime::from_timestamp(0, 0).unwrap());
-        let row: Value = serde_json::from_str(b.data.lines().next().unwrap()).unwrap();
+        let row: serde_json::Value = serde_json::from_str(b.data.lines().next().unwrap()).unwrap();
         assert_eq!(row["followers"], 100_000);
         assert_eq!(row["followers_lo"], 100_000);
-        assert_eq!(row["followers_hi"], Value::Null);
-        assert_eq!(row["likes"], Value::Null);
+        assert_eq!(row.get("followers_hi"), None, "open upper bound: NULL");
+        assert_eq!(
+            row.get("likes"),
+            None,
+            "unknown counters are left to the NULL default"
+        );
+        assert_eq!(row["batch_id"], b.token.as_str());
         assert_eq!(row["observed_at"], "2023-11-14 22:13:20.000");
     }
 }

@@ -18,7 +18,7 @@ use chrono::{NaiveDate, Utc};
 use haoqi_collectors::Platform::{Douyin, Kuaishou};
 use haoqi_pipeline::dimensions;
 use haoqi_pipeline::progress::ProgressQuery;
-use haoqi_pipeline::reading::Batch;
+use haoqi_pipeline::reading::{Batch, Source};
 use haoqi_pipeline::spool::{Spool, WriteOutcome, Writer};
 use haoqi_pipeline::store::sql::{self, Params};
 use haoqi_pipeline::store::Store;
@@ -256,4 +256,62 @@ async fn a_rename_does_not_rewrite_history() {
         .await
         .expect("reload");
     assert_eq!((again.units.changed, again.units.added), (0, 0));
+}
+
+#[tokio::test]
+async fn open_bounds_and_same_time_readings() {
+    let store = fresh_store("bounds").await;
+    dimensions::load(store.as_ref(), &small_registry(), &rules(), Utc::now())
+        .await
+        .expect("load registry");
+    let writer = Writer::new(
+        store.clone(),
+        Spool::open(&engine_dir().join("spool-bounds")).expect("spool"),
+    );
+    // E: an exact count, then "10万+" (at least 100,000, no upper bound).
+    // D: a crawl and an import at the same millisecond; the larger value wins whatever the
+    // order of arrival, and both readings stay in the table.
+    let mut crawled = followers("D", Douyin, "2024-03-02T06:00:00Z", "20001");
+    crawled.source = Source::Crawl;
+    let mut imported = followers("D", Douyin, "2024-03-02T06:00:00Z", "20000");
+    imported.source = Source::Import;
+    let batches = [
+        vec![followers("E", Kuaishou, "2024-03-01T06:00:00Z", "99000")],
+        vec![followers("E", Kuaishou, "2024-03-02T06:00:00Z", "10万+")],
+        vec![crawled],
+        vec![imported],
+    ];
+    for b in &batches {
+        writer
+            .write(&Batch::new(b, Utc::now()))
+            .await
+            .expect("write");
+    }
+    let accounts = ProgressQuery {
+        as_of: day(2),
+        stale_after_hours: 48,
+    }
+    .accounts(store.as_ref())
+    .await
+    .expect("accounts");
+    let e = accounts.iter().find(|a| a.account_id == "E").expect("E");
+    assert_eq!(
+        (e.followers, e.followers_lo, e.followers_hi),
+        (Some(100_000), Some(100_000), None)
+    );
+    let d = accounts.iter().find(|a| a.account_id == "D").expect("D");
+    assert_eq!(d.followers, Some(20_001));
+    assert_eq!(d.source.as_deref(), Some("crawl"));
+    let e1 = ProgressQuery {
+        as_of: day(1),
+        stale_after_hours: 48,
+    }
+    .accounts(store.as_ref())
+    .await
+    .expect("accounts");
+    let e1 = e1.iter().find(|a| a.account_id == "E").expect("E");
+    assert_eq!(
+        (e1.followers, e1.followers_hi),
+        (Some(99_000), Some(99_000))
+    );
 }

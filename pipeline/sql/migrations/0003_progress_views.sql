@@ -46,7 +46,12 @@ WITH
         GROUP BY code
     ),
     last AS (
-        SELECT account_id, argMaxMerge(last) AS l
+        SELECT account_id,
+               argMaxMerge(value) AS last_value,
+               argMaxMerge(lo) AS last_lo,
+               nullIf(argMaxMerge(hi), 18446744073709551615) AS last_hi,
+               max(last_at) AS last_at,
+               argMaxMerge(source) AS last_source
         FROM {db:Identifier}.counters_daily
         WHERE metric = 'followers' AND day <= {as_of_day:Date}
         GROUP BY account_id
@@ -71,11 +76,11 @@ SELECT
     u.target AS target,
     u.target_basis AS target_basis,
     u.target_verified AS target_verified,
-    l.l.value AS followers,
-    l.l.lo AS followers_lo,
-    l.l.hi AS followers_hi,
-    l.l.observed_at AS observed_at,
-    l.l.source AS source,
+    l.last_value AS followers,
+    l.last_lo AS followers_lo,
+    l.last_hi AS followers_hi,
+    l.last_at AS observed_at,
+    l.last_source AS source,
     if(observed_at IS NULL, NULL,
        round(dateDiff('second', observed_at, age_ref) / 3600, 1)) AS age_hours,
     if(observed_at IS NULL, NULL, toBool(age_hours > {stale_after_hours:UInt32})) AS stale,

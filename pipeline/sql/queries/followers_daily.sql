@@ -10,13 +10,14 @@ WITH
         FROM {db:Identifier}.account_progress(as_of_day = {to_day:Date}, stale_after_hours = {stale_after_hours:UInt32})
     ),
     per_day AS (
-        SELECT account_id, day, argMaxMerge(last) AS l
+        SELECT account_id, day,
+               argMaxMerge(value) AS value, argMaxMerge(lo) AS lo, max(last_at) AS last_at
         FROM {db:Identifier}.counters_daily
         WHERE metric = 'followers' AND day <= {to_day:Date} AND account_id IN (SELECT account_id FROM active)
         GROUP BY account_id, day
     ),
     spans AS (
-        SELECT account_id, day, l,
+        SELECT account_id, day, value, lo, last_at,
                leadInFrame(day, 1, {to_day:Date} + 1) OVER (
                    PARTITION BY account_id ORDER BY day
                    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS until
@@ -24,12 +25,12 @@ WITH
     )
 SELECT
     toDate(d) AS day,
-    sum(s.l.value) AS followers,
-    sum(s.l.lo) AS followers_lo,
+    sum(s.value) AS followers,
+    sum(s.lo) AS followers_lo,
     count() AS reporting,
     (SELECT count() FROM active) - count() AS missing,
-    countIf(toDate(d) - toDate(s.l.observed_at, 'Asia/Shanghai') > intDiv({stale_after_hours:UInt32}, 24)) AS stale,
-    max(toDate(d) - toDate(s.l.observed_at, 'Asia/Shanghai')) AS max_age_days
+    countIf(toDate(d) - toDate(s.last_at, 'Asia/Shanghai') > intDiv({stale_after_hours:UInt32}, 24)) AS stale,
+    max(toDate(d) - toDate(s.last_at, 'Asia/Shanghai')) AS max_age_days
 FROM spans AS s
 ARRAY JOIN range(toUInt32(greatest(s.day, {from_day:Date})), toUInt32(s.until)) AS d
 GROUP BY day
