@@ -75,8 +75,9 @@ impl Reading {
     }
 }
 
-/// A reading as the `readings` table takes it, minus the batch columns. Counters that are
-/// unknown are left out (the column's default is NULL), which keeps batches small.
+/// A reading as the `readings` table takes it, minus the batch columns. Unknown counters are
+/// left out (the column's default is NULL), and so are the bounds of exact ones (their defaults
+/// copy the value): every field sent costs insert time. An open upper bound is sent as `null`.
 #[derive(Serialize)]
 struct Row<'a> {
     account_id: &'a str,
@@ -87,31 +88,31 @@ struct Row<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     followers_lo: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    followers_hi: Option<u64>,
+    followers_hi: Option<Option<u64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     likes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     likes_lo: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    likes_hi: Option<u64>,
+    likes_hi: Option<Option<u64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     views: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     views_lo: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    views_hi: Option<u64>,
+    views_hi: Option<Option<u64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     posts: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     posts_lo: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    posts_hi: Option<u64>,
+    posts_hi: Option<Option<u64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     following: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     following_lo: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    following_hi: Option<u64>,
+    following_hi: Option<Option<u64>>,
     source: &'static str,
     parser_version: &'a str,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
@@ -122,8 +123,9 @@ struct Row<'a> {
 impl<'a> From<&'a Reading> for Row<'a> {
     fn from(r: &'a Reading) -> Self {
         let v = |c: Option<Count>| c.map(|c| c.value);
-        let lo = |c: Option<Count>| c.map(|c| c.lower);
-        let hi = |c: Option<Count>| c.and_then(|c| c.upper);
+        let inexact = |c: Option<Count>| c.filter(|c| !c.is_exact());
+        let lo = |c: Option<Count>| inexact(c).map(|c| c.lower);
+        let hi = |c: Option<Count>| inexact(c).map(|c| c.upper);
         Row {
             account_id: &r.account_id,
             platform: r.platform.as_str(),
@@ -181,8 +183,10 @@ impl Batch {
         }
         let token = hex::encode(hasher.finalize());
         // Pass 2: close each object with the batch columns.
+        // The column keeps 64 bits of the token: enough to tell batches apart, cheaper to store.
         let suffix = format!(
-            ",\"batch_id\":\"{token}\",\"ingested_at\":\"{}\"}}\n",
+            ",\"batch_id\":\"{}\",\"ingested_at\":\"{}\"}}\n",
+            batch_id(&token),
             to_clickhouse(created_at)
         );
         let mut data = String::with_capacity(rows.len() + ends.len() * suffix.len());
@@ -199,6 +203,11 @@ impl Batch {
             data,
         }
     }
+}
+
+/// The `batch_id` column's value for a batch token.
+pub fn batch_id(token: &str) -> &str {
+    &token[..16.min(token.len())]
 }
 
 #[cfg(test)]
@@ -233,13 +242,30 @@ mod tests {
         let row: serde_json::Value = serde_json::from_str(b.data.lines().next().unwrap()).unwrap();
         assert_eq!(row["followers"], 100_000);
         assert_eq!(row["followers_lo"], 100_000);
-        assert_eq!(row.get("followers_hi"), None, "open upper bound: NULL");
+        assert_eq!(
+            row["followers_hi"],
+            serde_json::Value::Null,
+            "open upper bound: NULL"
+        );
+        let b = Batch::new(&[reading("1.3万")], DateTime::from_timestamp(0, 0).unwrap());
+        let row: serde_json::Value = serde_json::from_str(b.data.lines().next().unwrap()).unwrap();
+        assert_eq!(
+            (row["followers_lo"].as_u64(), row["followers_hi"].as_u64()),
+            (Some(12_500), Some(13_499))
+        );
+        let b = Batch::new(&[reading("12345")], DateTime::from_timestamp(0, 0).unwrap());
+        let row: serde_json::Value = serde_json::from_str(b.data.lines().next().unwrap()).unwrap();
+        assert_eq!(
+            row.get("followers_lo"),
+            None,
+            "exact: the bounds default to the value"
+        );
         assert_eq!(
             row.get("likes"),
             None,
             "unknown counters are left to the NULL default"
         );
-        assert_eq!(row["batch_id"], b.token.as_str());
+        assert_eq!(row["batch_id"], batch_id(&b.token));
         assert_eq!(row["observed_at"], "2023-11-14 22:13:20.000");
     }
 }

@@ -187,7 +187,7 @@ async fn an_outage_is_bridged_by_the_spool_in_order() {
     let want: Vec<&str> = batches
         .iter()
         .chain([&fourth])
-        .map(|b| b.token.as_str())
+        .map(|b| haoqi_pipeline::reading::batch_id(&b.token))
         .collect();
     assert_eq!(tokens, want);
 }

@@ -1,6 +1,8 @@
 -- One row per observation of an account. Every counter is nullable (a platform that does not
 -- expose it leaves it NULL; NULL is never 0) and carries its interval: an abbreviated value such
 -- as 1.3万 is stored as 13000 with lo 12500 and hi 13499; an open value such as 10万+ has hi NULL.
+-- Exact values (most of them) send neither bound: the defaults copy the value. Every column a
+-- batch sends costs insert time (about 0.8 ms per 10,000 rows on the benchmark machine).
 --
 -- Idempotency, two layers:
 --  * each batch is inserted with a deterministic insert_deduplication_token (a hash of its
@@ -17,20 +19,20 @@ CREATE TABLE IF NOT EXISTS {db:Identifier}.readings
     platform LowCardinality(String),
     observed_at DateTime64(3, 'UTC'),
     followers Nullable(UInt64),
-    followers_lo Nullable(UInt64),
-    followers_hi Nullable(UInt64),
+    followers_lo Nullable(UInt64) DEFAULT followers,
+    followers_hi Nullable(UInt64) DEFAULT followers,
     likes Nullable(UInt64),
-    likes_lo Nullable(UInt64),
-    likes_hi Nullable(UInt64),
+    likes_lo Nullable(UInt64) DEFAULT likes,
+    likes_hi Nullable(UInt64) DEFAULT likes,
     views Nullable(UInt64),
-    views_lo Nullable(UInt64),
-    views_hi Nullable(UInt64),
+    views_lo Nullable(UInt64) DEFAULT views,
+    views_hi Nullable(UInt64) DEFAULT views,
     posts Nullable(UInt64),
-    posts_lo Nullable(UInt64),
-    posts_hi Nullable(UInt64),
+    posts_lo Nullable(UInt64) DEFAULT posts,
+    posts_hi Nullable(UInt64) DEFAULT posts,
     following Nullable(UInt64),
-    following_lo Nullable(UInt64),
-    following_hi Nullable(UInt64),
+    following_lo Nullable(UInt64) DEFAULT following,
+    following_hi Nullable(UInt64) DEFAULT following,
     -- crawl | official_api | import | simulated
     source LowCardinality(String),
     parser_version LowCardinality(String),

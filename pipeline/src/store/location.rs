@@ -147,21 +147,23 @@ impl StoreLocation {
 
 /// A store spec with any `user:password@` reduced to `user:***@`, for error messages.
 pub fn redact(spec: &str) -> String {
-    match spec.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-            match authority.rsplit_once('@') {
-                Some((userinfo, host)) => {
-                    let user = userinfo.split(':').next().unwrap_or("");
-                    let shown = if userinfo.contains(':') {
-                        format!("{user}:***")
-                    } else {
-                        user.to_string()
-                    };
-                    format!("{scheme}://{shown}@{host}/{path}")
-                }
-                None => spec.to_string(),
-            }
+    let (scheme, rest) = match spec.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), spec),
+    };
+    let (authority, path) = match rest.split_once('/') {
+        Some((a, p)) => (a, format!("/{p}")),
+        None => (rest, String::new()),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            let shown = if userinfo.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_string()
+            };
+            format!("{scheme}{shown}@{host}{path}")
         }
         None => spec.to_string(),
     }

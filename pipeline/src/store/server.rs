@@ -182,7 +182,7 @@ mod mock_tests {
         assert_eq!(row["followers"], 126_000);
         assert_eq!(row["followers_lo"], 125_500);
         assert_eq!(row["followers_hi"], 126_499);
-        assert_eq!(row["batch_id"], batch.token);
+        assert_eq!(row["batch_id"], crate::reading::batch_id(&batch.token));
     }
 
     #[tokio::test]

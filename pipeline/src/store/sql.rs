@@ -302,7 +302,8 @@ mod tests {
             s,
             vec![
                 "CREATE TABLE a (x UInt8)",
-                "-- d\nCREATE TABLE b\n(y UInt8)"
+                // A comment before a statement is dropped.
+                "CREATE TABLE b\n(y UInt8)"
             ]
         );
     }
