@@ -68,9 +68,7 @@ fn insert(c: &mut Criterion) {
     let mut g = c.benchmark_group("store");
     g.throughput(Throughput::Elements(10_000));
     g.sample_size(20);
-    g.bench_function("build_batch/10000", |b| {
-        b.iter(|| batch(0, 10_000))
-    });
+    g.bench_function("build_batch/10000", |b| b.iter(|| batch(0, 10_000)));
     g.bench_function("insert_readings/batch_10000", |b| {
         b.iter(|| {
             seq += 1;

@@ -321,59 +321,27 @@ fn check_units(registry: &Registry, rules: &TargetRules, c: &mut Collector) {
             }
         }
         if let Some(p) = u.prefecture_code {
-            match by_code.get(&p) {
-                Some(r) if r.level == RegionLevel::Prefecture => {}
-                Some(r) => c.add(
-                    "unknown_region",
-                    &u.unit_id,
-                    Some(&u.origin),
-                    format!(
-                        "prefecture_code {p} is {} (a {}), not a prefecture",
-                        r.name,
-                        r.level.as_str()
-                    ),
-                ),
-                None => c.add(
-                    "unknown_region",
-                    &u.unit_id,
-                    Some(&u.origin),
-                    format!("prefecture_code {p} is not in regions.csv"),
-                ),
+            if let Err(why) = region_at(&by_code, p, RegionLevel::Prefecture, "prefecture_code") {
+                c.add("unknown_region", &u.unit_id, Some(&u.origin), why);
             }
         }
         if let Some(k) = u.county_code {
-            match by_code.get(&k) {
-                Some(r) if r.level == RegionLevel::County => {
-                    if u.prefecture_code.is_some() && r.parent_code != u.prefecture_code {
-                        c.add(
-                            "county_wrong_prefecture",
-                            &u.unit_id,
-                            Some(&u.origin),
-                            format!(
-                                "county {} ({k}) is under {}, not under prefecture {}",
-                                r.name,
-                                r.parent_code.map_or("nothing".into(), |x| x.to_string()),
-                                u.prefecture_code.map_or(String::new(), |x| x.to_string())
-                            ),
-                        );
-                    }
+            match region_at(&by_code, k, RegionLevel::County, "county_code") {
+                Err(why) => c.add("unknown_region", &u.unit_id, Some(&u.origin), why),
+                Ok(r) if u.prefecture_code.is_some() && r.parent_code != u.prefecture_code => {
+                    c.add(
+                        "county_wrong_prefecture",
+                        &u.unit_id,
+                        Some(&u.origin),
+                        format!(
+                            "county {} ({k}) is under {}, not under prefecture {}",
+                            r.name,
+                            r.parent_code.map_or("nothing".into(), |x| x.to_string()),
+                            u.prefecture_code.map_or(String::new(), |x| x.to_string())
+                        ),
+                    );
                 }
-                Some(r) => c.add(
-                    "unknown_region",
-                    &u.unit_id,
-                    Some(&u.origin),
-                    format!(
-                        "county_code {k} is {} (a {}), not a county",
-                        r.name,
-                        r.level.as_str()
-                    ),
-                ),
-                None => c.add(
-                    "unknown_region",
-                    &u.unit_id,
-                    Some(&u.origin),
-                    format!("county_code {k} is not in regions.csv"),
-                ),
+                Ok(_) => {}
             }
         }
         let target = rules.target(registry, u);
@@ -408,6 +376,25 @@ fn check_units(registry: &Registry, rules: &TargetRules, c: &mut Collector) {
                 ),
             );
         }
+    }
+}
+
+/// The region a unit's code names, if it is in the regions file at the level the field needs.
+fn region_at<'a>(
+    by_code: &HashMap<u32, &'a super::Region>,
+    code: u32,
+    level: RegionLevel,
+    field: &str,
+) -> Result<&'a super::Region, String> {
+    match by_code.get(&code) {
+        Some(r) if r.level == level => Ok(r),
+        Some(r) => Err(format!(
+            "{field} {code} is {} (a {}), not a {}",
+            r.name,
+            r.level.as_str(),
+            level.as_str()
+        )),
+        None => Err(format!("{field} {code} is not in regions.csv")),
     }
 }
 
