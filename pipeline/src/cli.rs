@@ -170,18 +170,18 @@ fn init_tracing(verbose: u8) {
         .try_init();
 }
 
-struct Context_ {
+struct Session {
     config: Config,
     registry_dir: Option<PathBuf>,
     location: StoreLocation,
 }
 
-impl Context_ {
+impl Session {
     fn new(cli: &Cli) -> Result<Self> {
         let config = Config::load(cli.config.as_deref())?;
         let registry_dir = config.registry_dir(cli.registry.as_deref());
         let location = config.store_location(cli.store.as_deref())?;
-        Ok(Context_ {
+        Ok(Session {
             config,
             registry_dir,
             location,
@@ -201,7 +201,7 @@ impl Context_ {
 }
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
-    let ctx = Context_::new(&cli)?;
+    let ctx = Session::new(&cli)?;
     match cli.command {
         Command::Init(args) => init(&ctx, &args).await,
         Command::Registry(RegistryCommand::Check { format }) => registry_check(&ctx, format),
@@ -212,7 +212,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-async fn init(ctx: &Context_, args: &InitArgs) -> Result<ExitCode> {
+async fn init(ctx: &Session, args: &InitArgs) -> Result<ExitCode> {
     let store = ctx.store().await?;
     let report = migrate::migrate(store.as_ref()).await?;
     outln!(
@@ -243,7 +243,7 @@ async fn init(ctx: &Context_, args: &InitArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn load_registry(ctx: &Context_, store: &dyn Store) -> Result<()> {
+async fn load_registry(ctx: &Session, store: &dyn Store) -> Result<()> {
     let registry = ctx.registry()?;
     let report = check::check(&registry, &ctx.config.targets);
     if report.has_errors() {
@@ -272,14 +272,14 @@ async fn load_registry(ctx: &Context_, store: &dyn Store) -> Result<()> {
     Ok(())
 }
 
-async fn registry_load(ctx: &Context_) -> Result<ExitCode> {
+async fn registry_load(ctx: &Session) -> Result<ExitCode> {
     let store = ctx.store().await?;
     migrate::require_current(store.as_ref()).await?;
     load_registry(ctx, store.as_ref()).await?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn registry_check(ctx: &Context_, format: Format) -> Result<ExitCode> {
+fn registry_check(ctx: &Session, format: Format) -> Result<ExitCode> {
     let registry = ctx.registry()?;
     let report = check::check(&registry, &ctx.config.targets);
     let mut table = Table::new(&["severity", "rule", "subject", "where", "message"]);
@@ -347,7 +347,7 @@ fn registry_reference(out: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn progress(ctx: &Context_, args: &ProgressArgs) -> Result<ExitCode> {
+async fn progress(ctx: &Session, args: &ProgressArgs) -> Result<ExitCode> {
     let store = ctx.store().await?;
     migrate::require_current(store.as_ref()).await?;
     let query = ProgressQuery {
@@ -382,7 +382,7 @@ async fn progress(ctx: &Context_, args: &ProgressArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn sql_query(ctx: &Context_, query: &str, format: Format) -> Result<ExitCode> {
+async fn sql_query(ctx: &Session, query: &str, format: Format) -> Result<ExitCode> {
     let store = ctx.store().await?;
     let sql = store::sql::render(query, &store::sql::Params::new(store.database()))?;
     // Settings in the query keep it read-only on both backends.
