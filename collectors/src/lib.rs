@@ -1,8 +1,29 @@
-//! haoqi-collectors: the bottom layer of haoqi. It knows the platforms and (in later work) polls
-//! their public profiles, turning each response into a raw reading or a typed error.
-//!
-//! For now it holds the one vocabulary every other crate shares: [`Platform`].
+//! haoqi-collectors: the bottom layer of haoqi. It knows the platforms and turns their
+//! responses into raw readings or typed errors (never zeros). Each platform is one module of
+//! pure, synchronous parsers over the response text; the pipeline normalises what they find.
 
+pub mod bilibili;
+pub mod douyin;
+pub mod error;
+mod json;
+pub mod kuaishou;
 pub mod platform;
+pub mod raw;
 
+pub use error::FetchError;
 pub use platform::{Platform, UnknownPlatform};
+pub use raw::{Decoded, RawCount, RawCounters, Response};
+
+/// Decodes a response of `platform`. WeChat platforms have no public counters: their numbers
+/// arrive through imports, so there is nothing to decode.
+pub fn decode(platform: Platform, resp: &Response<'_>) -> Result<Decoded, FetchError> {
+    match platform {
+        Platform::Bilibili => bilibili::decode(resp),
+        Platform::Douyin => douyin::decode(resp),
+        Platform::Kuaishou => kuaishou::decode(resp),
+        Platform::WechatChannels | Platform::WechatOfficial => Err(FetchError::layout(
+            format!("{platform} has no public counter endpoint; import its statistics instead"),
+            "",
+        )),
+    }
+}
