@@ -47,22 +47,35 @@ impl Endpoint {
 pub fn decode(resp: &Response<'_>) -> Result<Decoded, FetchError> {
     let body = resp.body;
     if resp.status == 412 || body.contains("安全风控策略") {
-        return Err(FetchError::rate_limited(resp.retry_after, "HTTP 412 risk control"));
+        return Err(FetchError::rate_limited(
+            resp.retry_after,
+            "HTTP 412 risk control",
+        ));
     }
     check_status(resp.status, resp.retry_after, body)?;
     let v: Value = serde_json::from_str(body.trim())
         .map_err(|e| FetchError::layout(format!("not JSON: {e}"), body))?;
-    let code = int(&v, "code").ok_or_else(|| FetchError::layout("no `code` in the envelope", body))?;
+    let code =
+        int(&v, "code").ok_or_else(|| FetchError::layout("no `code` in the envelope", body))?;
     let message = text(&v, "message").unwrap_or_default();
     let data = at(&v, "data");
     let voucher = data.and_then(|d| d.get("v_voucher")).is_some();
     match code {
-        0 if voucher && data.and_then(Value::as_object).is_some_and(|o| o.len() == 1) => {
-            return Err(FetchError::blocked("risk control: data holds only v_voucher"))
+        0 if voucher
+            && data
+                .and_then(Value::as_object)
+                .is_some_and(|o| o.len() == 1) =>
+        {
+            return Err(FetchError::blocked(
+                "risk control: data holds only v_voucher",
+            ))
         }
         0 => {}
         -412 | -799 => {
-            return Err(FetchError::rate_limited(resp.retry_after, format!("code {code}: {message}")))
+            return Err(FetchError::rate_limited(
+                resp.retry_after,
+                format!("code {code}: {message}"),
+            ))
         }
         -352 | -401 => return Err(FetchError::blocked(format!("code {code}: {message}"))),
         -404 | -626 => {
@@ -76,7 +89,12 @@ pub fn decode(resp: &Response<'_>) -> Result<Decoded, FetchError> {
             })
         }
         -403 => return Err(FetchError::blocked(format!("code {code}: {message}"))),
-        _ => return Err(FetchError::layout(format!("unknown code {code}: {message}"), body)),
+        _ => {
+            return Err(FetchError::layout(
+                format!("unknown code {code}: {message}"),
+                body,
+            ))
+        }
     }
     let data = data
         .filter(|d| d.is_object())
@@ -134,7 +152,10 @@ fn decode_card(data: &Value, body: &str) -> Result<Decoded, FetchError> {
     // `follower` at the top of data and `card.fans` carry the same number; either will do.
     let followers = count(data, "follower").or_else(|| count(data, "card.fans"));
     if followers.is_none() {
-        return Err(FetchError::layout("card without follower or card.fans", body));
+        return Err(FetchError::layout(
+            "card without follower or card.fans",
+            body,
+        ));
     }
     let mut d = Decoded {
         counters: RawCounters {

@@ -33,44 +33,60 @@ pub fn decode(resp: &Response<'_>) -> Result<Decoded, FetchError> {
     if body.starts_with('{') {
         return decode_json(body);
     }
-    if is_captcha(body) {
-        return Err(FetchError::blocked("verification (captcha) page"));
-    }
+    // Look for data first: pages are large and each scan costs; a verification page has none.
     if let Some(encoded) = script_text(body, "<script id=\"RENDER_DATA\"") {
         return decode_render_data(encoded, body);
     }
-    if body.contains("self.__pace_f.push(") {
-        return decode_pace_f(body);
+    if find(body, "self.__pace_f.push(").is_some() {
+        match decode_pace_f(body) {
+            Err(FetchError::LayoutChanged { .. }) if is_captcha(body) => {}
+            other => return other,
+        }
     }
-    Err(FetchError::layout("no profile JSON, RENDER_DATA or __pace_f data", body))
+    if is_captcha(body) {
+        return Err(FetchError::blocked("verification (captcha) page"));
+    }
+    Err(FetchError::layout(
+        "no profile JSON, RENDER_DATA or __pace_f data",
+        body,
+    ))
+}
+
+/// Substring search with SIMD (`memchr`): profile pages are hundreds of kilobytes and are
+/// scanned several times.
+fn find(hay: &str, needle: &str) -> Option<usize> {
+    memchr::memmem::find(hay.as_bytes(), needle.as_bytes())
 }
 
 fn is_captcha(body: &str) -> bool {
-    body.contains("verifycenter/captcha")
-        || body.contains("captcha_container")
+    find(body, "verifycenter/captcha").is_some()
+        || find(body, "captcha_container").is_some()
         || title(body).is_some_and(|t| t.contains("验证"))
 }
 
 fn title(body: &str) -> Option<&str> {
-    let start = body.find("<title>")? + "<title>".len();
-    let end = body[start..].find("</title>")? + start;
+    let start = find(body, "<title>")? + "<title>".len();
+    let end = find(&body[start..], "</title>")? + start;
     Some(&body[start..end])
 }
 
 /// The text of the first `<script …>` whose opening tag starts with `open`.
 fn script_text<'a>(body: &'a str, open: &str) -> Option<&'a str> {
-    let at_tag = body.find(open)?;
+    let at_tag = find(body, open)?;
     let start = body[at_tag..].find('>')? + at_tag + 1;
-    let end = body[start..].find("</script>")? + start;
+    let end = find(&body[start..], "</script>")? + start;
     Some(&body[start..end])
 }
 
 fn decode_json(body: &str) -> Result<Decoded, FetchError> {
-    let v: Value =
-        serde_json::from_str(body).map_err(|e| FetchError::layout(format!("not JSON: {e}"), body))?;
+    let v: Value = serde_json::from_str(body)
+        .map_err(|e| FetchError::layout(format!("not JSON: {e}"), body))?;
     if let Some(code) = int(&v, "status_code").filter(|c| *c != 0) {
         let msg = text(&v, "status_msg").unwrap_or_default();
-        return Err(FetchError::layout(format!("status_code {code}: {msg}"), body));
+        return Err(FetchError::layout(
+            format!("status_code {code}: {msg}"),
+            body,
+        ));
     }
     let (user, shape) = match (v.get("user"), v.get("user_info")) {
         (Some(u), _) if u.is_object() => (u, "profile_other"),
@@ -88,15 +104,22 @@ fn decode_json(body: &str) -> Result<Decoded, FetchError> {
 fn decode_render_data(encoded: &str, body: &str) -> Result<Decoded, FetchError> {
     let decoded = percent_encoding::percent_decode_str(encoded.trim())
         .decode_utf8()
-        .map_err(|e| FetchError::layout(format!("RENDER_DATA is not URL-encoded UTF-8: {e}"), body))?;
+        .map_err(|e| {
+            FetchError::layout(format!("RENDER_DATA is not URL-encoded UTF-8: {e}"), body)
+        })?;
     let v: Value = serde_json::from_str(&decoded)
         .map_err(|e| FetchError::layout(format!("RENDER_DATA is not JSON: {e}"), body))?;
     if v.get("isSpider").and_then(Value::as_bool) == Some(true) {
-        return Err(FetchError::blocked("RENDER_DATA isSpider: the page took us for a bot"));
+        return Err(FetchError::blocked(
+            "RENDER_DATA isSpider: the page took us for a bot",
+        ));
     }
     let entry = v
         .as_object()
-        .and_then(|o| o.values().find(|e| e.get("user").is_some() && e.get("post").is_some()))
+        .and_then(|o| {
+            o.values()
+                .find(|e| e.get("user").is_some() && e.get("post").is_some())
+        })
         .ok_or_else(|| FetchError::layout("RENDER_DATA has no entry with user and post", body))?;
     let user = at(entry, "user.user")
         .filter(|u| u.is_object())
@@ -109,7 +132,7 @@ fn decode_pace_f(body: &str) -> Result<Decoded, FetchError> {
     // React-server payload.
     let mut payload = String::new();
     let mut rest = body;
-    while let Some(i) = rest.find("self.__pace_f.push(") {
+    while let Some(i) = find(rest, "self.__pace_f.push(") {
         rest = &rest[i + "self.__pace_f.push(".len()..];
         let mut it = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
         if let Some(Ok(Value::Array(items))) = it.next() {
@@ -121,8 +144,7 @@ fn decode_pace_f(body: &str) -> Result<Decoded, FetchError> {
         }
     }
     const MARK: &str = "\"user\":{\"statusCode\":";
-    let start = payload
-        .find(MARK)
+    let start = find(&payload, MARK)
         .map(|i| i + "\"user\":".len())
         .ok_or_else(|| FetchError::layout("__pace_f payload has no user object", body))?;
     let mut it = serde_json::Deserializer::from_str(&payload[start..]).into_iter::<Value>();
@@ -131,7 +153,10 @@ fn decode_pace_f(body: &str) -> Result<Decoded, FetchError> {
         _ => return Err(FetchError::layout("__pace_f user object is not JSON", body)),
     };
     if let Some(code) = int(&outer, "statusCode").filter(|c| *c != 0) {
-        return Err(FetchError::layout(format!("__pace_f statusCode {code}"), body));
+        return Err(FetchError::layout(
+            format!("__pace_f statusCode {code}"),
+            body,
+        ));
     }
     let user = outer
         .get("user")
@@ -172,12 +197,20 @@ impl Names {
     };
 }
 
-fn from_user(user: &Value, n: Names, shape: &'static str, body: &str) -> Result<Decoded, FetchError> {
+fn from_user(
+    user: &Value,
+    n: Names,
+    shape: &'static str,
+    body: &str,
+) -> Result<Decoded, FetchError> {
     let followers = count(user, n.followers);
     let mplatform = count(user, n.mplatform);
     if followers.is_none() && mplatform.is_none() {
         return Err(FetchError::layout(
-            format!("user object has neither {} nor {}", n.followers, n.mplatform),
+            format!(
+                "user object has neither {} nor {}",
+                n.followers, n.mplatform
+            ),
             body,
         ));
     }

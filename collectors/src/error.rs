@@ -50,7 +50,10 @@ impl FetchError {
 
     /// Whether the platform's circuit should open (back off the whole platform).
     pub fn opens_circuit(&self) -> bool {
-        matches!(self, FetchError::RateLimited { .. } | FetchError::Blocked { .. })
+        matches!(
+            self,
+            FetchError::RateLimited { .. } | FetchError::Blocked { .. }
+        )
     }
 
     pub fn rate_limited(retry_after: Option<Duration>, reason: impl Into<String>) -> Self {
@@ -87,10 +90,17 @@ pub fn excerpt(body: &str) -> String {
 }
 
 /// What every platform's parser does first with an HTTP status.
-pub fn check_status(status: u16, retry_after: Option<Duration>, body: &str) -> Result<(), FetchError> {
+pub fn check_status(
+    status: u16,
+    retry_after: Option<Duration>,
+    body: &str,
+) -> Result<(), FetchError> {
     match status {
         200..=299 => Ok(()),
-        429 | 412 => Err(FetchError::rate_limited(retry_after, format!("HTTP {status}"))),
+        429 | 412 => Err(FetchError::rate_limited(
+            retry_after,
+            format!("HTTP {status}"),
+        )),
         404 => Err(FetchError::NotFound {
             reason: "HTTP 404".into(),
         }),
@@ -98,7 +108,10 @@ pub fn check_status(status: u16, retry_after: Option<Duration>, body: &str) -> R
         500..=599 => Err(FetchError::Transport {
             reason: format!("HTTP {status}"),
         }),
-        _ => Err(FetchError::layout(format!("unexpected HTTP {status}"), body)),
+        _ => Err(FetchError::layout(
+            format!("unexpected HTTP {status}"),
+            body,
+        )),
     }
 }
 
@@ -116,8 +129,16 @@ mod tests {
     #[test]
     fn statuses() {
         assert!(check_status(200, None, "").is_ok());
-        assert_eq!(check_status(429, Some(Duration::from_secs(30)), "").unwrap_err().kind(), "rate_limited");
-        assert_eq!(check_status(412, None, "").unwrap_err().kind(), "rate_limited");
+        assert_eq!(
+            check_status(429, Some(Duration::from_secs(30)), "")
+                .unwrap_err()
+                .kind(),
+            "rate_limited"
+        );
+        assert_eq!(
+            check_status(412, None, "").unwrap_err().kind(),
+            "rate_limited"
+        );
         assert_eq!(check_status(503, None, "").unwrap_err().kind(), "transport");
     }
 }

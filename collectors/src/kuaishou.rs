@@ -23,7 +23,11 @@ pub fn decode(resp: &Response<'_>) -> Result<Decoded, FetchError> {
     let body = resp.body.trim();
     let v: Value = serde_json::from_str(body)
         .map_err(|e| FetchError::layout(format!("not JSON: {e}"), body))?;
-    if let Some(errors) = v.get("errors").and_then(Value::as_array).filter(|e| !e.is_empty()) {
+    if let Some(errors) = v
+        .get("errors")
+        .and_then(Value::as_array)
+        .filter(|e| !e.is_empty())
+    {
         let msg = errors
             .iter()
             .filter_map(|e| e.get("message").and_then(Value::as_str))
@@ -37,7 +41,12 @@ pub fn decode(resp: &Response<'_>) -> Result<Decoded, FetchError> {
     let (root, shape) = match at(&v, "data.visionProfile") {
         Some(vp) if vp.is_object() => (vp, "graphql"),
         _ if v.get("result").is_some() => (&v, "rest_profile_user"),
-        _ => return Err(FetchError::layout("neither data.visionProfile nor result", body)),
+        _ => {
+            return Err(FetchError::layout(
+                "neither data.visionProfile nor result",
+                body,
+            ))
+        }
     };
     let result = int(root, "result").ok_or_else(|| FetchError::layout("no result code", body))?;
     match result {

@@ -40,12 +40,22 @@ fn bilibili_card_stat_navnum_upstat() {
     assert_eq!(card.counters.likes, int(1_904_552));
     assert_eq!(card.counters.posts, int(412));
     assert_eq!(card.counters.following, int(58));
-    assert_eq!(card.counters.views, None, "card has no views: unknown, not 0");
-    assert_eq!(card.platform_id.as_deref(), Some("1234567890"), "card.mid is a string");
+    assert_eq!(
+        card.counters.views, None,
+        "card has no views: unknown, not 0"
+    );
+    assert_eq!(
+        card.platform_id.as_deref(),
+        Some("1234567890"),
+        "card.mid is a string"
+    );
     assert_eq!(card.name.as_deref(), Some("某省科协"));
 
     let stat = ok(Platform::Bilibili, "relation_stat.json");
-    assert_eq!((stat.counters.followers, stat.counters.following), (int(283_417), int(58)));
+    assert_eq!(
+        (stat.counters.followers, stat.counters.following),
+        (int(283_417), int(58))
+    );
     assert_eq!(stat.platform_id.as_deref(), Some("1234567890"));
 
     let nav = ok(Platform::Bilibili, "navnum.json");
@@ -54,7 +64,10 @@ fn bilibili_card_stat_navnum_upstat() {
     assert_eq!(nav.extra.get("article"), int(17).as_ref());
 
     let up = ok(Platform::Bilibili, "upstat.json");
-    assert_eq!((up.counters.views, up.counters.likes), (int(48_211_097), int(1_904_552)));
+    assert_eq!(
+        (up.counters.views, up.counters.likes),
+        (int(48_211_097), int(1_904_552))
+    );
 }
 
 #[test]
@@ -75,7 +88,10 @@ fn bilibili_errors() {
     match err(Platform::Bilibili, "card_layout_changed.json") {
         LayoutChanged { reason, excerpt } => {
             assert!(reason.contains("follower"), "{reason}");
-            assert!(excerpt.contains("like_num"), "the body is kept for the operator");
+            assert!(
+                excerpt.contains("like_num"),
+                "the body is kept for the operator"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -91,7 +107,16 @@ fn bilibili_errors() {
         },
     )
     .expect_err("412");
-    assert!(matches!(e, RateLimited { retry_after_secs: Some(600), .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            RateLimited {
+                retry_after_secs: Some(600),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert!(e.opens_circuit());
 }
 
@@ -118,13 +143,26 @@ fn douyin_json_page_and_rsc_shapes() {
     }
     let d = ok(Platform::Douyin, "profile_other.json");
     assert_eq!(d.extra.get("max_follower_count"), int(186_901).as_ref());
-    assert_eq!(d.extra.get("mplatform_followers_count"), int(186_420).as_ref());
+    assert_eq!(
+        d.extra.get("mplatform_followers_count"),
+        int(186_420).as_ref()
+    );
     // The three follower counts differ; followers is follower_count.
     let ies = ok(Platform::Douyin, "iesdouyin_user_info.json");
     assert_eq!(ies.counters.followers, int(40_201_989));
-    assert_eq!(ies.extra.get("mplatform_followers_count"), int(48_209_510).as_ref());
-    assert_eq!(ies.extra.get("max_follower_count"), int(45_635_987).as_ref());
-    assert_eq!(ies.counters.likes, Some(RawCount::Text("2743452015".into())), "a numeric string");
+    assert_eq!(
+        ies.extra.get("mplatform_followers_count"),
+        int(48_209_510).as_ref()
+    );
+    assert_eq!(
+        ies.extra.get("max_follower_count"),
+        int(45_635_987).as_ref()
+    );
+    assert_eq!(
+        ies.counters.likes,
+        Some(RawCount::Text("2743452015".into())),
+        "a numeric string"
+    );
 }
 
 #[test]
@@ -154,16 +192,37 @@ fn douyin_errors() {
 fn kuaishou_graphql_and_rest() {
     let g = ok(Platform::Kuaishou, "vision_profile.json");
     assert_eq!(g.shape, "graphql");
-    assert_eq!(g.counters.followers, Some(RawCount::Text("12.6万".into())), "rounded, normalised later");
-    assert_eq!(g.counters.posts, int(388), "photo_public, not the null photo");
+    assert_eq!(
+        g.counters.followers,
+        Some(RawCount::Text("12.6万".into())),
+        "rounded, normalised later"
+    );
+    assert_eq!(
+        g.counters.posts,
+        int(388),
+        "photo_public, not the null photo"
+    );
     assert_eq!(g.counters.following, int(41));
     assert_eq!(g.counters.likes, None, "GraphQL has no likes field");
     assert_eq!(g.platform_id.as_deref(), Some("3xabcd1234efgh5"));
-    assert_eq!(ok(Platform::Kuaishou, "vision_profile_small.json").counters.followers, Some(RawCount::Text("1.3万".into())));
-    assert_eq!(ok(Platform::Kuaishou, "vision_profile_exact.json").counters.followers, int(5_312));
+    assert_eq!(
+        ok(Platform::Kuaishou, "vision_profile_small.json")
+            .counters
+            .followers,
+        Some(RawCount::Text("1.3万".into()))
+    );
+    assert_eq!(
+        ok(Platform::Kuaishou, "vision_profile_exact.json")
+            .counters
+            .followers,
+        int(5_312)
+    );
     let r = ok(Platform::Kuaishou, "rest_profile_user.json");
     assert_eq!(r.shape, "rest_profile_user");
-    assert_eq!((r.counters.followers, r.counters.likes), (int(125_973), int(804_112)));
+    assert_eq!(
+        (r.counters.followers, r.counters.likes),
+        (int(125_973), int(804_112))
+    );
 }
 
 #[test]

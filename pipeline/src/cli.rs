@@ -57,6 +57,20 @@ pub enum Command {
         after_help = "Examples:\n  haoqi progress\n  haoqi progress --by region --as-of 2024-12-31\n  haoqi progress --by account --format csv > accounts.csv"
     )]
     Progress(ProgressArgs),
+    /// Parse saved platform responses offline: one JSON line per file with the normalised
+    /// reading or the typed error (for checking whether a platform changed its format).
+    #[command(
+        after_help = "Examples:\n  haoqi parse --platform kuaishou saved/profile-3xabc.json\n  haoqi parse --platform douyin pages/*.html --format table"
+    )]
+    Parse {
+        #[arg(long)]
+        platform: haoqi_collectors::Platform,
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// json: one JSON object per line (default); table: a summary per file.
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+    },
     /// Run a read-only SQL query on the store (`{db:Identifier}` is the store's database), to
     /// trace a figure back to its readings.
     #[command(
@@ -201,6 +215,15 @@ impl Session {
 }
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
+    // Offline commands need neither configuration nor a store.
+    if let Command::Parse {
+        platform,
+        files,
+        format,
+    } = &cli.command
+    {
+        return parse_files(*platform, files, *format);
+    }
     let ctx = Session::new(&cli)?;
     match cli.command {
         Command::Init(args) => init(&ctx, &args).await,
@@ -209,6 +232,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Registry(RegistryCommand::Reference { out }) => registry_reference(&out),
         Command::Progress(args) => progress(&ctx, &args).await,
         Command::Sql { query, format } => sql_query(&ctx, &query, format).await,
+        Command::Parse {
+            platform,
+            files,
+            format,
+        } => parse_files(platform, &files, format),
     }
 }
 
@@ -417,4 +445,52 @@ async fn sql_query(ctx: &Session, query: &str, format: Format) -> Result<ExitCod
         )
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn parse_files(
+    platform: haoqi_collectors::Platform,
+    files: &[PathBuf],
+    format: Format,
+) -> Result<ExitCode> {
+    let results: Vec<serde_json::Value> = files
+        .iter()
+        .map(|f| crate::parse::parse_file(platform, f))
+        .collect();
+    let failed = results.iter().filter(|r| r.get("error").is_some()).count();
+    match format {
+        Format::Json => {
+            for r in &results {
+                outln!("{r}");
+            }
+        }
+        Format::Table | Format::Csv => {
+            let mut t = Table::new(&["file", "outcome", "followers", "likes", "posts", "detail"]);
+            for r in &results {
+                let c = |m: &str| {
+                    r["counters"][m]["value"]
+                        .as_u64()
+                        .map_or("-".to_string(), |v| v.to_string())
+                };
+                t.push(vec![
+                    r["file"].as_str().unwrap_or_default().to_string(),
+                    r["error"]["kind"].as_str().unwrap_or("reading").to_string(),
+                    c("followers"),
+                    c("likes"),
+                    c("posts"),
+                    r["error"]["message"]
+                        .as_str()
+                        .or(r["shape"].as_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                ]);
+            }
+            out!("{}", render(format, &t, &serde_json::Value::Null));
+        }
+    }
+    // Exit 0 only when every file gave a reading: scripts can tell a format change.
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

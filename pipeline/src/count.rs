@@ -271,6 +271,14 @@ fn trim_spaces(s: &[u8]) -> &[u8] {
     &s[start..end]
 }
 
+/// Normalises a counter as a collector found it.
+pub fn from_raw(raw: &haoqi_collectors::RawCount) -> Result<Option<Count>, CountError> {
+    match raw {
+        haoqi_collectors::RawCount::Int(n) => Ok(Some(Count::exact(*n))),
+        haoqi_collectors::RawCount::Text(s) => parse_count(s),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

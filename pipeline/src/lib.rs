@@ -7,6 +7,7 @@ pub mod config;
 pub mod count;
 pub mod dimensions;
 pub mod output;
+pub mod parse;
 pub mod progress;
 pub mod reading;
 pub mod registry;

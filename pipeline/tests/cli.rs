@@ -329,3 +329,40 @@ fn every_command_has_help_with_an_example() {
         assert!(text(&out).contains("Example"), "{args:?}: {}", text(&out));
     }
 }
+
+#[test]
+fn parse_prints_one_line_per_file_and_fails_on_any_error() {
+    let d = scratch("parse");
+    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../collectors/tests/fixtures/bilibili");
+    let good = fx.join("card.json");
+    let bad = fx.join("risk_control_352.json");
+    let out = haoqi(
+        &d,
+        &[
+            "parse",
+            "--platform",
+            "bilibili",
+            good.to_str().unwrap_or(""),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    assert_eq!(line["counters"]["followers"]["value"], 283_417);
+    let out = haoqi(
+        &d,
+        &[
+            "parse",
+            "--platform",
+            "bilibili",
+            good.to_str().unwrap_or(""),
+            bad.to_str().unwrap_or(""),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["error"]["kind"], "blocked");
+}
