@@ -2,13 +2,17 @@
 //! responses into raw readings or typed errors (never zeros). Each platform is one module of
 //! pure, synchronous parsers over the response text; the pipeline normalises what they find.
 
+pub mod adapter;
 pub mod bilibili;
 pub mod douyin;
 pub mod error;
+pub mod fetch;
 mod json;
 pub mod kuaishou;
 pub mod platform;
 pub mod raw;
+pub mod simulator;
+pub mod sweep;
 
 pub use error::FetchError;
 pub use platform::{Platform, UnknownPlatform};
