@@ -78,7 +78,7 @@ fn douyin_user_camel(a: &SimAccount, c: &Curve, day: f64) -> serde_json::Value {
 /// The profile page: the older `RENDER_DATA` script or the newer `__pace_f` chunks, chosen by
 /// the account's seed so both stay exercised.
 pub fn douyin_page(a: &SimAccount, c: &Curve, day: f64) -> String {
-    if a.seed % 2 == 0 {
+    if a.seed.is_multiple_of(2) {
         let data = json!({"app": {"isSpider": false},
                           "41": {"user": {"user": douyin_user_camel(a, c, day), "isSelf": false},
                                  "post": {"data": [], "hasMore": true}}});
@@ -122,7 +122,7 @@ pub fn kuaishou_fan(n: u64) -> serde_json::Value {
         return json!(n);
     }
     let tenths = (n + 500) / 1_000;
-    if tenths % 10 == 0 {
+    if tenths.is_multiple_of(10) {
         json!(format!("{}万", tenths / 10))
     } else {
         json!(format!("{}.{}万", tenths / 10, tenths % 10))

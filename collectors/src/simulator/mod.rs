@@ -50,7 +50,7 @@ impl SimAccount {
 
     /// About one account in two hundred has been deleted.
     pub fn deleted(&self) -> bool {
-        mix(self.seed ^ 0xde1e7ed) % 200 == 0
+        mix(self.seed ^ 0xde1e7ed).is_multiple_of(200)
     }
 }
 
