@@ -57,6 +57,17 @@ pub enum Command {
         after_help = "Examples:\n  haoqi progress\n  haoqi progress --by region --as-of 2024-12-31\n  haoqi progress --by account --format csv > accounts.csv"
     )]
     Progress(ProgressArgs),
+    /// Poll every active account of the crawlable platforms once and store what comes back.
+    #[command(
+        after_help = "Examples:\n  haoqi collect --once\n  haoqi collect --once --platform bilibili\n  haoqi collect --once --simulator http://127.0.0.1:9470 --rate 50"
+    )]
+    Collect(CollectArgs),
+    /// Serve the platform simulator: every registry account on Bilibili's, Douyin's and
+    /// Kuaishou's real paths and formats, with growth and injectable faults.
+    #[command(
+        after_help = "Examples:\n  haoqi simulate --listen 127.0.0.1:9470\n  haoqi simulate --listen 127.0.0.1:9470 --faults 0.2 --limit 100"
+    )]
+    Simulate(SimulateArgs),
     /// Parse saved platform responses offline: one JSON line per file with the normalised
     /// reading or the typed error (for checking whether a platform changed its format).
     #[command(
@@ -110,6 +121,36 @@ pub enum RegistryCommand {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct CollectArgs {
+    /// One sweep, then exit (continuous collection is `haoqi run`).
+    #[arg(long)]
+    pub once: bool,
+    /// Only these platforms (repeatable).
+    #[arg(long = "platform")]
+    pub platforms: Vec<haoqi_collectors::Platform>,
+    /// Send every request to this simulator; readings are stored as `simulated`.
+    #[arg(long, value_name = "URL")]
+    pub simulator: Option<url::Url>,
+    /// Requests per second per platform, overriding the configuration.
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct SimulateArgs {
+    #[arg(long, default_value = "127.0.0.1:9470")]
+    pub listen: std::net::SocketAddr,
+    /// Requests per second each platform allows; more are violations.
+    #[arg(long, default_value_t = 100.0)]
+    pub limit: f64,
+    /// Share of requests that fail, spread over the fault kinds.
+    #[arg(long, default_value_t = 0.0)]
+    pub faults: f64,
 }
 
 #[derive(Args, Debug)]
@@ -232,6 +273,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Registry(RegistryCommand::Reference { out }) => registry_reference(&out),
         Command::Progress(args) => progress(&ctx, &args).await,
         Command::Sql { query, format } => sql_query(&ctx, &query, format).await,
+        Command::Collect(args) => collect(&ctx, &args).await,
+        Command::Simulate(args) => simulate(&ctx, &args).await,
         Command::Parse {
             platform,
             files,
@@ -493,4 +536,95 @@ fn parse_files(
     } else {
         ExitCode::FAILURE
     })
+}
+
+async fn collect(ctx: &Session, args: &CollectArgs) -> Result<ExitCode> {
+    if !args.once {
+        anyhow::bail!(
+            "continuous collection is `haoqi run`; use `haoqi collect --once` for one sweep"
+        );
+    }
+    let registry = ctx.registry()?;
+    let store = ctx.store().await?;
+    migrate::require_current(store.as_ref()).await?;
+    let opts = crate::collect::CollectOptions {
+        platforms: args.platforms.clone(),
+        simulator: args.simulator.clone(),
+        per_second: args.rate,
+        progress: true,
+    };
+    let sweeper = crate::collect::sweeper(&ctx.config.collect, &opts)?;
+    let targets = crate::collect::targets(&registry, &sweeper.platforms());
+    let spool = Spool::open(&ctx.config.spool_dir(&ctx.location))?;
+    let writer = Writer::new(store.clone(), spool);
+    let source = if args.simulator.is_some() {
+        crate::reading::Source::Simulated
+    } else {
+        crate::reading::Source::Crawl
+    };
+    let report = crate::collect::collect_once(
+        &sweeper,
+        targets,
+        store.clone(),
+        &writer,
+        ctx.config.collect.batch_max_rows,
+        source,
+        opts.progress,
+    )
+    .await?;
+    let mut t = Table::new(&["platform", "outcome", "accounts"]);
+    for (p, outcomes) in &report.outcomes {
+        for (o, n) in outcomes {
+            t.push(vec![p.clone(), o.clone(), n.to_string()]);
+        }
+    }
+    if args.format == Format::Table {
+        outln!(
+            "polled {} accounts: {} readings stored ({} batch(es) spooled), {} events recorded",
+            report.polled,
+            report.readings,
+            report.spooled_batches,
+            report.events_written
+        );
+    }
+    out!(
+        "{}",
+        render(args.format, &t, &serde_json::to_value(&report)?)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn simulate(ctx: &Session, args: &SimulateArgs) -> Result<ExitCode> {
+    use haoqi_collectors::simulator::{Faults, SimAccount, SimConfig, Simulator};
+    let registry = ctx.registry()?;
+    let accounts: Vec<SimAccount> = registry
+        .accounts
+        .iter()
+        .filter(|a| a.platform.is_video() && !a.platform_id.is_empty())
+        .map(|a| SimAccount::new(a.platform, &a.platform_id, &a.display_name))
+        .collect();
+    let n = accounts.len();
+    let sim = Simulator::new(
+        accounts,
+        SimConfig {
+            limit_per_sec: args.limit,
+            faults: Faults::uniform(args.faults),
+            fixed_time: None,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    outln!(
+        "simulating {n} accounts of {} on http://{} (limit {}/s per platform, faults {:.0}%); Ctrl-C stops",
+        registry.source,
+        listener.local_addr()?,
+        args.limit,
+        args.faults * 100.0
+    );
+    tokio::select! {
+        r = sim.serve(listener) => r?,
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -57,6 +57,7 @@ pub struct Config {
     pub targets: TargetRules,
     pub progress: ProgressConfig,
     pub spool: SpoolConfig,
+    pub collect: CollectConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -110,6 +111,82 @@ impl Default for ProgressConfig {
 pub struct SpoolConfig {
     /// Default: `spool/` beside the embedded data directory, else `./data/spool`.
     pub dir: Option<PathBuf>,
+}
+
+/// `[collect]`: how the collectors poll. Cookies come from the environment variable each
+/// platform names (never from this file), because they are credentials.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CollectConfig {
+    /// Put in the User-Agent so a platform's operators can reach us (e.g. `mailto:ops@…`).
+    pub contact: String,
+    pub timeout_ms: u64,
+    /// Requests in flight across all platforms.
+    pub concurrency: usize,
+    /// Readings per store batch.
+    pub batch_max_rows: usize,
+    pub bilibili: PlatformCollectConfig,
+    pub douyin: PlatformCollectConfig,
+    pub kuaishou: PlatformCollectConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlatformCollectConfig {
+    pub enabled: bool,
+    pub base_url: String,
+    pub per_second: f64,
+    pub burst: u32,
+    /// The environment variable holding this platform's cookie, if any.
+    pub cookie_env: String,
+    /// Douyin: read profile pages instead of the JSON API.
+    pub page_mode: bool,
+}
+
+impl PlatformCollectConfig {
+    fn new(base_url: &str, per_second: f64, cookie_env: &str) -> Self {
+        PlatformCollectConfig {
+            enabled: true,
+            base_url: base_url.to_string(),
+            per_second,
+            burst: 1,
+            cookie_env: cookie_env.to_string(),
+            page_mode: false,
+        }
+    }
+}
+
+impl Default for PlatformCollectConfig {
+    fn default() -> Self {
+        PlatformCollectConfig::new("http://127.0.0.1:9", 0.2, "")
+    }
+}
+
+impl Default for CollectConfig {
+    fn default() -> Self {
+        CollectConfig {
+            contact: String::new(),
+            timeout_ms: 10_000,
+            concurrency: 8,
+            batch_max_rows: 1_000,
+            // Gentle defaults (reference §1.5, §8): Bilibili 0.5/s, the signed platforms less.
+            bilibili: PlatformCollectConfig::new(
+                "https://api.bilibili.com",
+                0.5,
+                "HAOQI_BILIBILI_COOKIE",
+            ),
+            douyin: PlatformCollectConfig::new(
+                "https://www.douyin.com",
+                0.2,
+                "HAOQI_DOUYIN_COOKIE",
+            ),
+            kuaishou: PlatformCollectConfig::new(
+                "https://www.kuaishou.com",
+                0.2,
+                "HAOQI_KUAISHOU_COOKIE",
+            ),
+        }
+    }
 }
 
 impl Config {

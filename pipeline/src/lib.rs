@@ -3,6 +3,7 @@
 //! binary's commands. Data flows one way: collectors → pipeline → store → reports.
 
 pub mod cli;
+pub mod collect;
 pub mod config;
 pub mod count;
 pub mod dimensions;

@@ -192,7 +192,7 @@ fn init_twice_then_progress_in_every_format() {
     let first = haoqi(&d, &["init"]);
     assert!(first.status.success(), "{}", text(&first));
     assert!(
-        text(&first).contains("schema migrations applied 3"),
+        text(&first).contains("schema migrations applied 4"),
         "{}",
         text(&first)
     );

@@ -50,12 +50,13 @@ impl Curve {
             85..=92 => Profile::Loses,
             _ => Profile::Jump,
         };
+        // Scaled so that ~2,800 accounts land near the plan's 20 million after a few years.
         Curve {
             profile,
-            base: 200.0 + r(1) * 30_000.0,
-            rate: 2.0 + r(2) * 150.0,
+            base: 100.0 + r(1) * 8_000.0,
+            rate: 0.2 + r(2) * 12.0,
             turn_day: 60.0 + r(3) * 600.0,
-            jump: 5_000.0 + r(4) * 40_000.0,
+            jump: 2_000.0 + r(4) * 13_000.0,
         }
     }
 
@@ -136,7 +137,7 @@ mod tests {
             .find(|c| c.profile == Profile::Jump)
             .expect("a jump curve");
         let d = c.turn_day.floor() + 1.0;
-        assert!(c.followers(d) - c.followers(d - 1.0) > 4_000);
-        assert!(c.followers(d + 1.0) - c.followers(d) < 200);
+        assert!(c.followers(d) - c.followers(d - 1.0) > 1_900);
+        assert!(c.followers(d + 1.0) - c.followers(d) < 20);
     }
 }

@@ -27,6 +27,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "progress_views",
         include_str!("../../sql/migrations/0003_progress_views.sql"),
     ),
+    (
+        4,
+        "collection_events",
+        include_str!("../../sql/migrations/0004_collection_events.sql"),
+    ),
 ];
 
 /// Named queries (one file each under `sql/queries/`).
@@ -40,6 +45,7 @@ pub mod queries {
     pub const PROGRESS_ACCOUNTS: &str = include_str!("../../sql/queries/progress_accounts.sql");
     pub const PROGRESS_SUMMARY: &str = include_str!("../../sql/queries/progress_summary.sql");
     pub const FOLLOWERS_DAILY: &str = include_str!("../../sql/queries/followers_daily.sql");
+    pub const EVENTS_INSERT: &str = include_str!("../../sql/queries/events_insert.sql");
 }
 
 /// A parameter value. The declared type in the SQL decides how it is written.
@@ -290,6 +296,7 @@ mod tests {
             queries::PROGRESS_ACCOUNTS,
             queries::PROGRESS_SUMMARY,
             queries::FOLLOWERS_DAILY,
+            queries::EVENTS_INSERT,
         ] {
             render(q, &p).unwrap();
         }

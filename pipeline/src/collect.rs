@@ -1,0 +1,305 @@
+//! `haoqi collect --once`: one sweep of every active account on the crawlable platforms through
+//! the real adapters, each outcome normalised into a reading (written through the spool-backed
+//! [`Writer`]) and recorded as a collection event. The long-running scheduler (`haoqi run`)
+//! will repeat this over an interval.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use haoqi_collectors::adapter::{Adapter, Bilibili, Douyin, Kuaishou, PlatformSettings};
+use haoqi_collectors::fetch::{FetchConfig, Fetcher};
+use haoqi_collectors::raw::PARSER_VERSION;
+use haoqi_collectors::sweep::{Budget, Outcome, Sweeper, Target};
+use haoqi_collectors::{Decoded, FetchError, Platform};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+use url::Url;
+
+use crate::config::{CollectConfig, PlatformCollectConfig};
+use crate::count::{from_raw, Count, CountError};
+use crate::reading::{Batch, Reading, Source};
+use crate::registry::Registry;
+use crate::spool::{WriteError, WriteOutcome, Writer};
+use crate::store::sql::{self, Params};
+use crate::store::Store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error("collector configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CollectOptions {
+    /// Only these platforms (default: every enabled crawlable platform).
+    pub platforms: Vec<Platform>,
+    /// Point every platform at this simulator; readings are then marked `simulated`.
+    pub simulator: Option<Url>,
+    /// Override every platform's rate (requests per second), e.g. for the simulator.
+    pub per_second: Option<f64>,
+    /// Show a progress bar (on a terminal).
+    pub progress: bool,
+}
+
+/// Counts by platform and outcome (`reading` or an error kind), plus what was written.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct CollectReport {
+    pub outcomes: BTreeMap<String, BTreeMap<String, u64>>,
+    pub polled: usize,
+    pub readings: usize,
+    pub spooled_batches: usize,
+    pub events_written: usize,
+}
+
+fn settings(
+    c: &PlatformCollectConfig,
+    simulator: &Option<Url>,
+) -> Result<PlatformSettings, CollectError> {
+    let base = match simulator {
+        Some(u) => u.clone(),
+        None => Url::parse(&c.base_url)
+            .map_err(|e| CollectError::Config(format!("base_url {:?}: {e}", c.base_url)))?,
+    };
+    let cookie = (!c.cookie_env.is_empty())
+        .then(|| std::env::var(&c.cookie_env).ok())
+        .flatten()
+        .filter(|v| !v.is_empty());
+    Ok(PlatformSettings {
+        base,
+        cookie,
+        page_mode: c.page_mode,
+    })
+}
+
+/// Builds the sweeper the configuration describes.
+pub fn sweeper(config: &CollectConfig, opts: &CollectOptions) -> Result<Sweeper, CollectError> {
+    let wanted = |p: Platform| opts.platforms.is_empty() || opts.platforms.contains(&p);
+    let mut adapters: Vec<Arc<dyn Adapter>> = Vec::new();
+    let mut budgets = HashMap::new();
+    for (p, c) in [
+        (Platform::Bilibili, &config.bilibili),
+        (Platform::Douyin, &config.douyin),
+        (Platform::Kuaishou, &config.kuaishou),
+    ] {
+        if !c.enabled || !wanted(p) {
+            continue;
+        }
+        let s = settings(c, &opts.simulator)?;
+        adapters.push(match p {
+            Platform::Bilibili => Arc::new(Bilibili(s)),
+            Platform::Douyin => Arc::new(Douyin(s)),
+            _ => Arc::new(Kuaishou(s)),
+        });
+        budgets.insert(
+            p,
+            Budget {
+                per_second: opts.per_second.unwrap_or(c.per_second),
+                burst: c.burst,
+            },
+        );
+    }
+    let contact = if config.contact.is_empty() {
+        String::new()
+    } else {
+        format!("; +{}", config.contact)
+    };
+    let fetcher = Fetcher::new(FetchConfig {
+        timeout: Duration::from_millis(config.timeout_ms),
+        user_agent: format!(
+            "haoqi/{} (science-communication matrix monitor{contact})",
+            env!("CARGO_PKG_VERSION")
+        ),
+        ..FetchConfig::default()
+    })
+    .map_err(|e| CollectError::Config(e.to_string()))?;
+    Ok(Sweeper::new(
+        adapters,
+        &budgets,
+        fetcher,
+        config.concurrency,
+    ))
+}
+
+/// The active accounts of the registry the sweeper can poll.
+pub fn targets(registry: &Registry, platforms: &[Platform]) -> Vec<Target> {
+    registry
+        .accounts
+        .iter()
+        .filter(|a| a.active && !a.platform_id.is_empty() && platforms.contains(&a.platform))
+        .map(|a| Target {
+            account_id: a.account_id.clone(),
+            platform: a.platform,
+            platform_id: a.platform_id.clone(),
+        })
+        .collect()
+}
+
+/// A decoded answer as a reading; a counter that does not normalise makes the whole answer a
+/// layout change (never a zero).
+pub fn to_reading(o: &Outcome, d: &Decoded, source: Source) -> Result<Reading, FetchError> {
+    let norm = |name: &str,
+                raw: &Option<haoqi_collectors::RawCount>|
+     -> Result<Option<Count>, FetchError> {
+        match raw {
+            None => Ok(None),
+            Some(r) => {
+                from_raw(r).map_err(|e: CountError| FetchError::layout(format!("{name}: {e}"), ""))
+            }
+        }
+    };
+    let c = &d.counters;
+    let reading = Reading {
+        account_id: o.target.account_id.clone(),
+        platform: o.target.platform,
+        observed_at: DateTime::<Utc>::from(o.started_at),
+        followers: norm("followers", &c.followers)?,
+        likes: norm("likes", &c.likes)?,
+        views: norm("views", &c.views)?,
+        posts: norm("posts", &c.posts)?,
+        following: norm("following", &c.following)?,
+        source,
+        parser_version: PARSER_VERSION.to_string(),
+        flags: Vec::new(),
+        provenance: o.url.clone(),
+    };
+    if reading.followers.is_none() && reading.likes.is_none() && reading.posts.is_none() {
+        return Err(FetchError::layout("no counters in the answer", ""));
+    }
+    Ok(reading)
+}
+
+fn event(o: &Outcome, outcome: &str, err: Option<&FetchError>) -> String {
+    let excerpt = match err {
+        Some(FetchError::LayoutChanged { excerpt, .. }) => excerpt.as_str(),
+        _ => "",
+    };
+    json!({
+        "at": crate::time::to_clickhouse(DateTime::<Utc>::from(o.started_at)),
+        "account_id": o.target.account_id,
+        "platform": o.target.platform.as_str(),
+        "outcome": outcome,
+        "http_status": o.status,
+        "latency_ms": u32::try_from(o.latency.as_millis()).unwrap_or(u32::MAX),
+        "url": o.url,
+        "error": err.map(ToString::to_string).unwrap_or_default(),
+        "body_excerpt": excerpt,
+        "parser_version": PARSER_VERSION,
+    })
+    .to_string()
+}
+
+async fn write_events(store: &dyn Store, rows: &mut Vec<String>) -> usize {
+    if rows.is_empty() {
+        return 0;
+    }
+    let data = rows.join("\n");
+    let token = hex::encode(Sha256::digest(data.as_bytes()));
+    let n = rows.len();
+    rows.clear();
+    let insert = match sql::render(
+        sql::queries::EVENTS_INSERT,
+        &Params::new(store.database()).set("token", token),
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot render the events insert");
+            return 0;
+        }
+    };
+    // Events are operational records: if the store is away they are logged, not spooled.
+    match store.insert_json_each_row(&insert, data.as_bytes()).await {
+        Ok(()) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, events = n, "collection events not written");
+            0
+        }
+    }
+}
+
+/// One sweep of `targets`, written through `writer`; events into `store`.
+pub async fn collect_once(
+    sweeper: &Sweeper,
+    targets: Vec<Target>,
+    store: Arc<dyn Store>,
+    writer: &Writer,
+    batch_max_rows: usize,
+    source: Source,
+    progress: bool,
+) -> Result<CollectReport, CollectError> {
+    let mut report = CollectReport {
+        polled: targets.len(),
+        ..CollectReport::default()
+    };
+    let bar = if progress {
+        indicatif::ProgressBar::new(targets.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} accounts {msg} ({eta} left)")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let (tx, mut rx) = mpsc::channel::<Outcome>(256);
+    let sweep = sweeper.sweep(targets, tx);
+    let consume = async {
+        let mut readings = Vec::new();
+        let mut events = Vec::new();
+        while let Some(o) = rx.recv().await {
+            bar.inc(1);
+            let outcome = match &o.result {
+                Ok(d) => to_reading(&o, d, source),
+                Err(e) => Err(e.clone()),
+            };
+            let kind = match &outcome {
+                Ok(r) => {
+                    readings.push(r.clone());
+                    events.push(event(&o, "reading", None));
+                    "reading"
+                }
+                Err(e) => {
+                    events.push(event(&o, e.kind(), Some(e)));
+                    e.kind()
+                }
+            };
+            *report
+                .outcomes
+                .entry(o.target.platform.as_str().to_string())
+                .or_default()
+                .entry(kind.to_string())
+                .or_default() += 1;
+            if readings.len() >= batch_max_rows {
+                flush(writer, &mut readings, &mut report).await?;
+                report.events_written += write_events(store.as_ref(), &mut events).await;
+            }
+        }
+        flush(writer, &mut readings, &mut report).await?;
+        report.events_written += write_events(store.as_ref(), &mut events).await;
+        Ok::<(), CollectError>(())
+    };
+    let ((), consumed) = tokio::join!(sweep, consume);
+    bar.finish_and_clear();
+    consumed?;
+    Ok(report)
+}
+
+async fn flush(
+    writer: &Writer,
+    readings: &mut Vec<Reading>,
+    report: &mut CollectReport,
+) -> Result<(), CollectError> {
+    if readings.is_empty() {
+        return Ok(());
+    }
+    let batch = Batch::new(readings, Utc::now());
+    report.readings += readings.len();
+    readings.clear();
+    if let WriteOutcome::Spooled { .. } = writer.write(&batch).await? {
+        report.spooled_batches += 1;
+    }
+    Ok(())
+}
