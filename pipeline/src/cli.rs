@@ -68,6 +68,10 @@ pub enum Command {
         after_help = "Examples:\n  haoqi simulate --listen 127.0.0.1:9470\n  haoqi simulate --listen 127.0.0.1:9470 --faults 0.2 --limit 100"
     )]
     Simulate(SimulateArgs),
+    /// The whole product on this machine: the embedded store, the simulator, 180 days of
+    /// simulated history, a live sweep through the real adapters, goal progress, /metrics.
+    #[command(after_help = "Examples:\n  haoqi demo\n  haoqi demo --days 30 --no-serve")]
+    Demo(DemoArgs),
     /// Parse saved platform responses offline: one JSON line per file with the normalised
     /// reading or the typed error (for checking whether a platform changed its format).
     #[command(
@@ -139,6 +143,25 @@ pub struct CollectArgs {
     pub rate: Option<f64>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Where /metrics and /healthz are served until Ctrl-C.
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    pub listen: std::net::SocketAddr,
+    /// Days of simulated history to backfill.
+    #[arg(long, default_value_t = 180)]
+    pub days: u32,
+    /// Requests per second per platform in the live sweep.
+    #[arg(long, default_value_t = 50.0)]
+    pub rate: f64,
+    /// Share of simulated requests that fail (shows the error handling).
+    #[arg(long, default_value_t = 0.02)]
+    pub faults: f64,
+    /// Exit after printing progress instead of serving /metrics.
+    #[arg(long)]
+    pub no_serve: bool,
 }
 
 #[derive(Args, Debug)]
@@ -275,6 +298,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sql { query, format } => sql_query(&ctx, &query, format).await,
         Command::Collect(args) => collect(&ctx, &args).await,
         Command::Simulate(args) => simulate(&ctx, &args).await,
+        Command::Demo(args) => demo(&ctx, &args).await,
         Command::Parse {
             platform,
             files,
@@ -570,6 +594,7 @@ async fn collect(ctx: &Session, args: &CollectArgs) -> Result<ExitCode> {
         ctx.config.collect.batch_max_rows,
         source,
         opts.progress,
+        None,
     )
     .await?;
     let mut t = Table::new(&["platform", "outcome", "accounts"]);
@@ -626,5 +651,128 @@ async fn simulate(ctx: &Session, args: &SimulateArgs) -> Result<ExitCode> {
         r = sim.serve(listener) => r?,
         _ = tokio::signal::ctrl_c() => {}
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn demo(ctx: &Session, args: &DemoArgs) -> Result<ExitCode> {
+    use haoqi_collectors::simulator::{Faults, SimAccount, SimConfig, Simulator};
+    let store = ctx.store().await?;
+    let report = migrate::migrate(store.as_ref()).await?;
+    outln!(
+        "1/5 store {}: {} migration(s) applied",
+        store.describe(),
+        report.applied.len()
+    );
+    load_registry(ctx, store.as_ref()).await?;
+    let registry = ctx.registry()?;
+
+    let sim = Simulator::new(
+        registry
+            .accounts
+            .iter()
+            .filter(|a| a.platform.is_video() && !a.platform_id.is_empty())
+            .map(|a| SimAccount::new(a.platform, &a.platform_id, &a.display_name)),
+        SimConfig {
+            limit_per_sec: args.rate * 2.0,
+            faults: Faults::uniform(args.faults),
+            fixed_time: None,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let sim_url = url::Url::parse(&format!("http://{}", listener.local_addr()?))?;
+    tokio::spawn(sim.clone().serve(listener));
+    outln!("2/5 simulator on {sim_url}");
+
+    let spool = Spool::open(&ctx.config.spool_dir(&ctx.location))?;
+    let writer = Writer::new(store.clone(), spool);
+    let bar = indicatif::ProgressBar::new(u64::from(args.days));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} days of history ({eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let written =
+        crate::backfill::backfill(&registry, &writer, crate::time::today(), args.days, &bar)
+            .await?;
+    bar.finish_and_clear();
+    outln!(
+        "3/5 backfilled {} days of simulated history: {written} readings",
+        args.days
+    );
+
+    let metrics = crate::metrics::Metrics::new()?;
+    for p in haoqi_collectors::Platform::ALL {
+        metrics
+            .accounts
+            .with_label_values(&[p.as_str()])
+            .set(registry.active_on(p).count() as i64);
+    }
+    let opts = crate::collect::CollectOptions {
+        simulator: Some(sim_url),
+        per_second: Some(args.rate),
+        progress: true,
+        ..Default::default()
+    };
+    let sweeper = crate::collect::sweeper(&ctx.config.collect, &opts)?;
+    let targets = crate::collect::targets(&registry, &sweeper.platforms());
+    let swept = crate::collect::collect_once(
+        &sweeper,
+        targets,
+        store.clone(),
+        &writer,
+        ctx.config.collect.batch_max_rows,
+        crate::reading::Source::Simulated,
+        true,
+        Some(&metrics),
+    )
+    .await?;
+    let mut outcomes = Table::new(&["platform", "outcome", "accounts"]);
+    for (p, o) in &swept.outcomes {
+        for (k, n) in o {
+            outcomes.push(vec![p.clone(), k.clone(), n.to_string()]);
+        }
+    }
+    outln!(
+        "4/5 live sweep through the real adapters: {} accounts polled, {} readings; violations of the simulated limits: {}",
+        swept.polled,
+        swept.readings,
+        sim.stats().violations.values().sum::<u64>()
+    );
+    out!("{}", outcomes.to_text());
+
+    let query = ProgressQuery {
+        as_of: crate::time::today(),
+        stale_after_hours: ctx.config.progress.stale_after_hours,
+    };
+    let p = query
+        .summary(
+            store.as_ref(),
+            ctx.config.goal.followers,
+            ctx.config.goal.deadline,
+        )
+        .await?;
+    outln!("5/5 goal progress (simulated data):");
+    out!("{}", progress::headline(&p));
+    out!("{}", progress::group_table(&p, Some(By::Tier)).to_text());
+    if args.no_serve {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let app = crate::http::router(crate::http::AppState {
+        metrics,
+        store: store.clone(),
+    });
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    outln!(
+        "serving http://{0}/metrics and http://{0}/healthz; Ctrl-C stops",
+        listener.local_addr()?
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -230,6 +230,7 @@ pub async fn collect_once(
     batch_max_rows: usize,
     source: Source,
     progress: bool,
+    metrics: Option<&crate::metrics::Metrics>,
 ) -> Result<CollectReport, CollectError> {
     let mut report = CollectReport {
         polled: targets.len(),
@@ -266,6 +267,18 @@ pub async fn collect_once(
                     e.kind()
                 }
             };
+            if let Some(m) = metrics {
+                let p = o.target.platform.as_str();
+                m.requests.with_label_values(&[p, kind]).inc();
+                m.request_seconds
+                    .with_label_values(&[p])
+                    .observe(o.latency.as_secs_f64());
+                if kind == "reading" {
+                    m.last_success
+                        .with_label_values(&[p])
+                        .set(Utc::now().timestamp());
+                }
+            }
             *report
                 .outcomes
                 .entry(o.target.platform.as_str().to_string())
@@ -273,9 +286,15 @@ pub async fn collect_once(
                 .entry(kind.to_string())
                 .or_default() += 1;
             if readings.len() >= batch_max_rows {
+                if let Some(m) = metrics {
+                    m.readings_written.inc_by(readings.len() as u64);
+                }
                 flush(writer, &mut readings, &mut report).await?;
                 report.events_written += write_events(store.as_ref(), &mut events).await;
             }
+        }
+        if let Some(m) = metrics {
+            m.readings_written.inc_by(readings.len() as u64);
         }
         flush(writer, &mut readings, &mut report).await?;
         report.events_written += write_events(store.as_ref(), &mut events).await;

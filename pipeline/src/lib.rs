@@ -2,11 +2,14 @@
 //! (embedded chDB or a server), the schema and rollups, progress toward the goal, and the `haoqi`
 //! binary's commands. Data flows one way: collectors → pipeline → store → reports.
 
+pub mod backfill;
 pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod count;
 pub mod dimensions;
+pub mod http;
+pub mod metrics;
 pub mod output;
 pub mod parse;
 pub mod progress;

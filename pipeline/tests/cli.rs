@@ -366,3 +366,21 @@ fn parse_prints_one_line_per_file_and_fails_on_any_error() {
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[1]["error"]["kind"], "blocked");
 }
+
+#[test]
+fn demo_backfills_sweeps_and_reports() {
+    let d = scratch("demo");
+    let out = haoqi(&d, &["demo", "--days", "3", "--rate", "300", "--no-serve"]);
+    let msg = text(&out);
+    assert!(out.status.success(), "{msg}");
+    assert!(
+        msg.contains("backfilled 3 days of simulated history: 8373 readings"),
+        "{msg}"
+    );
+    assert!(msg.contains("2082 accounts polled"), "{msg}");
+    assert!(
+        msg.contains("violations of the simulated limits: 0"),
+        "{msg}"
+    );
+    assert!(msg.contains("2791 accounts: 2791 reporting"), "{msg}");
+}

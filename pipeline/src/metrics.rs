@@ -1,0 +1,96 @@
+//! Prometheus metrics, registered once at start. Names follow
+//! `haoqi_<subsystem>_<name>_<unit>`; labels come from bounded sets only (platform, outcome) —
+//! never an account id.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+#[derive(Clone)]
+pub struct Metrics {
+    pub registry: Registry,
+    pub requests: IntCounterVec,
+    pub request_seconds: HistogramVec,
+    pub readings_written: IntCounter,
+    pub spool_batches: IntGauge,
+    pub last_success: IntGaugeVec,
+    pub accounts: IntGaugeVec,
+}
+
+impl Metrics {
+    pub fn new() -> Result<Metrics, prometheus::Error> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "haoqi_collector_requests_total",
+                "Polls by platform and outcome (reading or error kind)",
+            ),
+            &["platform", "outcome"],
+        )?;
+        let request_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "haoqi_collector_request_duration_seconds",
+                "Time to fetch one poll",
+            )
+            .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            &["platform"],
+        )?;
+        let readings_written = IntCounter::new(
+            "haoqi_store_readings_written_total",
+            "Readings handed to the store (stored or spooled)",
+        )?;
+        let spool_batches = IntGauge::new("haoqi_spool_batches", "Batches waiting in the spool")?;
+        let last_success = IntGaugeVec::new(
+            Opts::new(
+                "haoqi_collector_last_success_timestamp_seconds",
+                "Unix time of the platform's last successful poll",
+            ),
+            &["platform"],
+        )?;
+        let accounts = IntGaugeVec::new(
+            Opts::new("haoqi_registry_accounts", "Active accounts by platform"),
+            &["platform"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(request_seconds.clone()))?;
+        registry.register(Box::new(readings_written.clone()))?;
+        registry.register(Box::new(spool_batches.clone()))?;
+        registry.register(Box::new(last_success.clone()))?;
+        registry.register(Box::new(accounts.clone()))?;
+        Ok(Metrics {
+            registry,
+            requests,
+            request_seconds,
+            readings_written,
+            spool_batches,
+            last_success,
+            accounts,
+        })
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_labels_render() {
+        let m = Metrics::new().unwrap();
+        m.requests.with_label_values(&["bilibili", "reading"]).inc();
+        let text = m.render();
+        assert!(
+            text.contains(
+                "haoqi_collector_requests_total{outcome=\"reading\",platform=\"bilibili\"} 1"
+            ),
+            "{text}"
+        );
+    }
+}
