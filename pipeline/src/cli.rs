@@ -586,17 +586,15 @@ async fn collect(ctx: &Session, args: &CollectArgs) -> Result<ExitCode> {
     } else {
         crate::reading::Source::Crawl
     };
-    let report = crate::collect::collect_once(
-        &sweeper,
-        targets,
-        store.clone(),
-        &writer,
-        ctx.config.collect.batch_max_rows,
+    let sink = crate::collect::Sink {
+        store: store.clone(),
+        writer: &writer,
+        batch_max_rows: ctx.config.collect.batch_max_rows,
         source,
-        opts.progress,
-        None,
-    )
-    .await?;
+        metrics: None,
+        progress: opts.progress,
+    };
+    let report = crate::collect::collect_once(&sweeper, targets, &sink).await?;
     let mut t = Table::new(&["platform", "outcome", "accounts"]);
     for (p, outcomes) in &report.outcomes {
         for (o, n) in outcomes {
@@ -716,17 +714,15 @@ async fn demo(ctx: &Session, args: &DemoArgs) -> Result<ExitCode> {
     };
     let sweeper = crate::collect::sweeper(&ctx.config.collect, &opts)?;
     let targets = crate::collect::targets(&registry, &sweeper.platforms());
-    let swept = crate::collect::collect_once(
-        &sweeper,
-        targets,
-        store.clone(),
-        &writer,
-        ctx.config.collect.batch_max_rows,
-        crate::reading::Source::Simulated,
-        true,
-        Some(&metrics),
-    )
-    .await?;
+    let sink = crate::collect::Sink {
+        store: store.clone(),
+        writer: &writer,
+        batch_max_rows: ctx.config.collect.batch_max_rows,
+        source: crate::reading::Source::Simulated,
+        metrics: Some(&metrics),
+        progress: true,
+    };
+    let swept = crate::collect::collect_once(&sweeper, targets, &sink).await?;
     let mut outcomes = Table::new(&["platform", "outcome", "accounts"]);
     for (p, o) in &swept.outcomes {
         for (k, n) in o {

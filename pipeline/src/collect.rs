@@ -221,17 +221,35 @@ async fn write_events(store: &dyn Store, rows: &mut Vec<String>) -> usize {
     }
 }
 
-/// One sweep of `targets`, written through `writer`; events into `store`.
+/// Where a sweep's outcomes go.
+pub struct Sink<'a> {
+    /// For collection events.
+    pub store: Arc<dyn Store>,
+    /// For readings (spooled when the store is away).
+    pub writer: &'a Writer,
+    pub batch_max_rows: usize,
+    pub source: Source,
+    pub metrics: Option<&'a crate::metrics::Metrics>,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+/// One sweep of `targets` into `sink`.
 pub async fn collect_once(
     sweeper: &Sweeper,
     targets: Vec<Target>,
-    store: Arc<dyn Store>,
-    writer: &Writer,
-    batch_max_rows: usize,
-    source: Source,
-    progress: bool,
-    metrics: Option<&crate::metrics::Metrics>,
+    sink: &Sink<'_>,
 ) -> Result<CollectReport, CollectError> {
+    let Sink {
+        store,
+        writer,
+        batch_max_rows,
+        source,
+        metrics,
+        progress,
+    } = sink;
+    let (writer, batch_max_rows, source, metrics, progress) =
+        (*writer, *batch_max_rows, *source, *metrics, *progress);
     let mut report = CollectReport {
         polled: targets.len(),
         ..CollectReport::default()

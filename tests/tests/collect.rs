@@ -63,17 +63,17 @@ async fn sweep(test: &str, faults: Faults) -> (Arc<dyn Store>, collect::CollectR
         store.clone(),
         Spool::open(&engine_dir().join(format!("spool-{test}"))).expect("spool"),
     );
-    let report = collect::collect_once(
-        &sweeper,
-        targets,
-        store.clone(),
-        &writer,
-        2,
-        Source::Simulated,
-        false,
-    )
-    .await
-    .expect("sweep");
+    let sink = collect::Sink {
+        store: store.clone(),
+        writer: &writer,
+        batch_max_rows: 2,
+        source: Source::Simulated,
+        metrics: None,
+        progress: false,
+    };
+    let report = collect::collect_once(&sweeper, targets, &sink)
+        .await
+        .expect("sweep");
     (store, report, sim)
 }
 
