@@ -4,6 +4,7 @@
 
 pub mod adapter;
 pub mod bilibili;
+pub mod circuit;
 pub mod douyin;
 pub mod error;
 pub mod fetch;
@@ -11,6 +12,8 @@ mod json;
 pub mod kuaishou;
 pub mod platform;
 pub mod raw;
+pub mod scheduler;
+pub mod shard;
 pub mod simulator;
 pub mod sweep;
 

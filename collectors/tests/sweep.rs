@@ -194,3 +194,78 @@ async fn faults_are_typed_errors_never_readings_and_the_budget_holds() {
     let stats = sim.stats();
     assert_eq!(stats.violations.values().sum::<u64>(), 0, "{stats:?}");
 }
+
+#[tokio::test]
+async fn the_scheduler_spreads_polls_over_the_interval_and_retries_failures() {
+    use haoqi_collectors::scheduler::{ScheduleConfig, Scheduler};
+    use tokio::sync::watch;
+    let accs: Vec<SimAccount> = accounts(12)
+        .into_iter()
+        .filter(|a| a.platform == Platform::Bilibili)
+        .collect();
+    let mut faults = Faults::default();
+    faults.server_error = 0.25;
+    let sim = Simulator::new(
+        accs.clone(),
+        SimConfig {
+            limit_per_sec: 100.0,
+            faults,
+            fixed_time: Some(NOW),
+        },
+    );
+    let base = start(sim.clone()).await;
+    let sweeper = Arc::new(sweeper(&base, 50.0, Duration::from_secs(2), false));
+    let scheduler = Scheduler::new(
+        sweeper,
+        ScheduleConfig {
+            interval: Duration::from_secs(3),
+            jitter: 0.2,
+            concurrency: 4,
+            ..ScheduleConfig::default()
+        },
+    );
+    let targets: Vec<Target> = accs
+        .iter()
+        .map(|a| Target {
+            account_id: a.platform_id.clone(),
+            platform: a.platform,
+            platform_id: a.platform_id.clone(),
+        })
+        .collect();
+    let (tx, mut rx) = mpsc::channel(64);
+    let (_stop_tx, stop) = watch::channel(false);
+    let started = std::time::SystemTime::now();
+    scheduler
+        .run(Platform::Bilibili, targets.clone(), tx, stop, Some(1))
+        .await;
+    let mut outcomes = Vec::new();
+    while let Ok(o) = rx.try_recv() {
+        let at = o.started_at.duration_since(started).unwrap_or_default();
+        outcomes.push((o, at));
+    }
+    // Spread: the first poll starts at once, the last well into the interval, not all at once.
+    let first = outcomes.iter().map(|o| o.1).min().unwrap_or_default();
+    let last_start = outcomes.iter().map(|o| o.1).max().unwrap_or_default();
+    assert!(first < Duration::from_millis(500), "{first:?}");
+    assert!(last_start > Duration::from_millis(1_500), "{last_start:?}");
+    // Every healthy account read once; the ones hit by a 5xx were tried again in the interval.
+    let read: std::collections::HashSet<&str> = outcomes
+        .iter()
+        .filter(|(o, _)| o.result.is_ok())
+        .map(|(o, _)| o.target.account_id.as_str())
+        .collect();
+    let failed_first = outcomes.iter().filter(|(o, _)| o.result.is_err()).count();
+    assert!(failed_first > 0, "25% 5xx should hit someone");
+    assert!(
+        outcomes.len() > accs.len(),
+        "retries happened: {}",
+        outcomes.len()
+    );
+    let healthy = accs.iter().filter(|a| !a.deleted()).count();
+    assert!(
+        read.len() + 1 >= healthy,
+        "read {} of {healthy}",
+        read.len()
+    );
+    assert_eq!(sim.stats().violations.values().sum::<u64>(), 0);
+}

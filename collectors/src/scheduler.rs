@@ -1,0 +1,284 @@
+//! The scheduler: every account of a platform is polled once per interval, the polls spread
+//! evenly over it (with jitter), oldest last-success first (so after an outage the longest
+//! unread go first), never two polls of one account at once. A rate-limit or block signal opens
+//! the platform's [`Circuit`]; polls wait it out while the other platforms go on. Accounts that
+//! failed for a reason that may pass (transport, rate limit, block) are tried again later in the
+//! same interval if time remains.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::circuit::{Circuit, Permit};
+use crate::simulator::growth::mix;
+use crate::sweep::{Outcome, Sweeper, Target};
+use crate::Platform;
+
+#[derive(Debug, Clone, Copy)]
+pub struct ScheduleConfig {
+    pub interval: Duration,
+    /// Jitter as a share of the gap between two polls (0.0–0.5).
+    pub jitter: f64,
+    /// Requests in flight across all platforms.
+    pub concurrency: usize,
+    /// First backoff when a platform's circuit opens.
+    pub circuit_base: Duration,
+    pub circuit_max: Duration,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            interval: Duration::from_secs(3600),
+            jitter: 0.3,
+            concurrency: 8,
+            circuit_base: Duration::from_secs(60),
+            circuit_max: Duration::from_secs(6 * 3600),
+        }
+    }
+}
+
+/// Whether `accounts` polls of `requests_per_poll` requests each fit in `interval` at `rate`
+/// requests per second; `Err` says by how much they do not (DESIGN.md §4).
+pub fn check_budget(
+    accounts: usize,
+    requests_per_poll: usize,
+    rate: f64,
+    interval: Duration,
+) -> Result<Duration, String> {
+    let needed = Duration::from_secs_f64((accounts * requests_per_poll) as f64 / rate.max(1e-9));
+    if needed <= interval {
+        Ok(needed)
+    } else {
+        Err(format!(
+            "{accounts} accounts × {requests_per_poll} request(s) at {rate}/s take {:.0} min, more than the {:.0} min interval",
+            needed.as_secs_f64() / 60.0,
+            interval.as_secs_f64() / 60.0
+        ))
+    }
+}
+
+pub struct Scheduler {
+    sweeper: Arc<Sweeper>,
+    config: ScheduleConfig,
+    circuits: Mutex<HashMap<Platform, Circuit>>,
+    last_success: Mutex<HashMap<String, Instant>>,
+    in_flight: Arc<Semaphore>,
+}
+
+impl Scheduler {
+    pub fn new(sweeper: Arc<Sweeper>, config: ScheduleConfig) -> Arc<Self> {
+        Arc::new(Scheduler {
+            sweeper,
+            in_flight: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            config,
+            circuits: Mutex::new(HashMap::new()),
+            last_success: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// 0 closed, 1 half-open, 2 open, per platform (for the metrics gauge).
+    pub fn circuit_states(&self) -> HashMap<Platform, i64> {
+        self.circuits
+            .lock()
+            .map(|c| c.iter().map(|(p, c)| (*p, c.gauge())).collect())
+            .unwrap_or_default()
+    }
+
+    fn permit(&self, platform: Platform) -> Permit {
+        let Ok(mut circuits) = self.circuits.lock() else {
+            return Permit::Go;
+        };
+        circuits
+            .entry(platform)
+            .or_insert_with(|| {
+                Circuit::new(
+                    self.config.circuit_base,
+                    self.config.circuit_max,
+                    mix(platform as u64),
+                )
+            })
+            .permit(Instant::now())
+    }
+
+    fn record(&self, o: &Outcome) {
+        let Ok(mut circuits) = self.circuits.lock() else {
+            return;
+        };
+        let c = circuits
+            .entry(o.target.platform)
+            .or_insert_with(|| Circuit::new(self.config.circuit_base, self.config.circuit_max, 0));
+        match &o.result {
+            Ok(_) => {
+                c.success();
+                if let Ok(mut l) = self.last_success.lock() {
+                    l.insert(o.target.account_id.clone(), Instant::now());
+                }
+            }
+            Err(e) if e.opens_circuit() => {
+                let retry_after = match e {
+                    crate::FetchError::RateLimited {
+                        retry_after_secs: Some(s),
+                        ..
+                    } => Some(Duration::from_secs(*s)),
+                    _ => None,
+                };
+                let wait = c.trip(Instant::now(), retry_after);
+                tracing::warn!(platform = %o.target.platform, kind = e.kind(), wait_secs = wait.as_secs(), "circuit open");
+            }
+            // A single account's problem says nothing about the platform.
+            Err(_) => {}
+        }
+    }
+
+    /// Polls `targets` (all of one platform) cycle after cycle until `stop` turns true; `cycles`
+    /// limits the number of cycles (tests, `--once`).
+    pub async fn run(
+        self: Arc<Self>,
+        platform: Platform,
+        mut targets: Vec<Target>,
+        out: mpsc::Sender<Outcome>,
+        mut stop: watch::Receiver<bool>,
+        cycles: Option<u32>,
+    ) {
+        let interval = self.config.interval;
+        let mut cycle = 0u32;
+        while cycles.is_none_or(|c| cycle < c) && !*stop.borrow() {
+            let start = Instant::now();
+            // Longest since last success first; never-read accounts before all.
+            if let Ok(last) = self.last_success.lock() {
+                targets.sort_by_key(|t| last.get(&t.account_id).copied());
+            }
+            let retries = self
+                .clone()
+                .pass(
+                    platform,
+                    &targets,
+                    start,
+                    interval.mul_f64(0.8),
+                    &out,
+                    &mut stop,
+                    cycle,
+                )
+                .await;
+            if !retries.is_empty() && !*stop.borrow() {
+                let now = Instant::now();
+                let end = start + interval;
+                if end > now {
+                    self.clone()
+                        .pass(
+                            platform,
+                            &retries,
+                            now,
+                            (end - now).mul_f64(0.9),
+                            &out,
+                            &mut stop,
+                            cycle + 1000,
+                        )
+                        .await;
+                }
+            }
+            cycle += 1;
+            let next = start + interval;
+            if cycles.is_some_and(|c| cycle >= c) {
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(next.into()) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    /// One pass over `targets`, spread over `span` from `start`; returns those worth a retry.
+    #[allow(clippy::too_many_arguments)]
+    async fn pass(
+        self: Arc<Self>,
+        platform: Platform,
+        targets: &[Target],
+        start: Instant,
+        span: Duration,
+        out: &mpsc::Sender<Outcome>,
+        stop: &mut watch::Receiver<bool>,
+        salt: u32,
+    ) -> Vec<Target> {
+        let n = targets.len().max(1);
+        let gap = span / n as u32;
+        let mut tasks = JoinSet::new();
+        for (i, t) in targets.iter().enumerate() {
+            let j = (mix(u64::from(salt) << 32 | i as u64) % 1000) as f64 / 1000.0;
+            let offset = gap.mul_f64((i as f64 + self.config.jitter * (j - 0.5)).max(0.0));
+            let at = start + offset.min(span);
+            tokio::select! {
+                _ = tokio::time::sleep_until(at.into()) => {}
+                _ = stop.changed() => {}
+            }
+            if *stop.borrow() {
+                break;
+            }
+            // Wait out an open circuit; a probe goes alone.
+            loop {
+                match self.permit(platform) {
+                    Permit::Go => break,
+                    Permit::Probe => break,
+                    Permit::Wait(d) => {
+                        tokio::select! {
+                            _ = tokio::time::sleep(d) => {}
+                            _ = stop.changed() => {}
+                        }
+                        if *stop.borrow() {
+                            break;
+                        }
+                    }
+                }
+            }
+            if *stop.borrow() {
+                break;
+            }
+            let Ok(slot) = self.in_flight.clone().acquire_owned().await else {
+                break;
+            };
+            let me = self.clone();
+            let target = t.clone();
+            let out = out.clone();
+            tasks.spawn(async move {
+                let outcome = me.sweeper.poll(target).await;
+                drop(slot);
+                me.record(&outcome);
+                let retry = match &outcome.result {
+                    Err(e) => matches!(e.kind(), "transport" | "rate_limited" | "blocked"),
+                    Ok(_) => false,
+                };
+                let t = outcome.target.clone();
+                let _ = out.send(outcome).await;
+                retry.then_some(t)
+            });
+        }
+        let mut retries = Vec::new();
+        while let Some(r) = tasks.join_next().await {
+            if let Ok(Some(t)) = r {
+                retries.push(t);
+            }
+        }
+        retries
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_check_does_the_designs_arithmetic() {
+        // DESIGN.md §4: 694 Bilibili accounts at 0.5/s: one request each fits an hour (23 min),
+        // three do not (69 min).
+        let hour = Duration::from_secs(3600);
+        let one = check_budget(694, 1, 0.5, hour).unwrap();
+        assert_eq!(one.as_secs() / 60, 23);
+        let err = check_budget(694, 3, 0.5, hour).unwrap_err();
+        assert!(err.contains("69 min"), "{err}");
+    }
+}
