@@ -88,6 +88,21 @@ impl Scheduler {
             .unwrap_or_default()
     }
 
+    /// How many of `targets` have not been read within `max_age` (never read counts).
+    pub fn overdue(&self, targets: &[Target], max_age: Duration) -> usize {
+        let now = Instant::now();
+        let Ok(last) = self.last_success.lock() else {
+            return 0;
+        };
+        targets
+            .iter()
+            .filter(|t| {
+                last.get(&t.account_id)
+                    .is_none_or(|at| now.duration_since(*at) > max_age)
+            })
+            .count()
+    }
+
     fn permit(&self, platform: Platform) -> Permit {
         let Ok(mut circuits) = self.circuits.lock() else {
             return Permit::Go;

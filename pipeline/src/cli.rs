@@ -68,6 +68,13 @@ pub enum Command {
         after_help = "Examples:\n  haoqi simulate --listen 127.0.0.1:9470\n  haoqi simulate --listen 127.0.0.1:9470 --faults 0.2 --limit 100"
     )]
     Simulate(SimulateArgs),
+    /// Collect continuously: every account once per interval, spread out, within each
+    /// platform's budget; serves /metrics and /healthz. SIGINT/SIGTERM stop it after writing
+    /// (or spooling) what is in flight.
+    #[command(
+        after_help = "Examples:\n  haoqi run\n  haoqi run --shard 2/4 --listen 0.0.0.0:9464\n  haoqi run --simulator http://127.0.0.1:9470 --interval-mins 5"
+    )]
+    Run(RunArgs),
     /// The whole product on this machine: the embedded store, the simulator, 180 days of
     /// simulated history, a live sweep through the real adapters, goal progress, /metrics.
     #[command(after_help = "Examples:\n  haoqi demo\n  haoqi demo --days 30 --no-serve")]
@@ -143,6 +150,27 @@ pub struct CollectArgs {
     pub rate: Option<f64>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    pub listen: std::net::SocketAddr,
+    /// This instance's share of the accounts, K of N (consistent hashing on the account id).
+    #[arg(long, default_value = "1/1")]
+    pub shard: haoqi_collectors::shard::Shard,
+    /// Minutes between two polls of one account.
+    #[arg(long, default_value_t = 60)]
+    pub interval_mins: u64,
+    /// Send every request to this simulator; readings are stored as `simulated`.
+    #[arg(long, value_name = "URL")]
+    pub simulator: Option<url::Url>,
+    /// Requests per second per platform, overriding the configuration.
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+    /// Stop after this many intervals (default: run until stopped).
+    #[arg(long)]
+    pub cycles: Option<u32>,
 }
 
 #[derive(Args, Debug)]
@@ -225,13 +253,18 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let code = match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("haoqi: {e:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    drop(runtime);
+    // chDB must be closed before the process exits: its static destructors crash while a
+    // connection is still open.
+    crate::store::embedded::close_engine();
+    code
 }
 
 fn init_tracing(verbose: u8) {
@@ -299,6 +332,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Collect(args) => collect(&ctx, &args).await,
         Command::Simulate(args) => simulate(&ctx, &args).await,
         Command::Demo(args) => demo(&ctx, &args).await,
+        Command::Run(args) => run_collectors(&ctx, &args).await,
         Command::Parse {
             platform,
             files,
@@ -770,5 +804,176 @@ async fn demo(ctx: &Session, args: &DemoArgs) -> Result<ExitCode> {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves when SIGINT or SIGTERM arrives.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
+    use haoqi_collectors::scheduler::{check_budget, ScheduleConfig, Scheduler};
+    let registry = ctx.registry()?;
+    let store = ctx.store().await?;
+    migrate::require_current(store.as_ref()).await?;
+    let spool = Spool::open(&ctx.config.spool_dir(&ctx.location))?;
+    let writer = Writer::new(store.clone(), spool.clone());
+    let replay = writer.replay().await?;
+    if replay.replayed > 0 {
+        outln!(
+            "replayed {} spooled batch(es) ({} readings)",
+            replay.replayed,
+            replay.rows
+        );
+    }
+    let opts = crate::collect::CollectOptions {
+        simulator: args.simulator.clone(),
+        per_second: args.rate,
+        ..Default::default()
+    };
+    let sweeper = Arc::new(crate::collect::sweeper(&ctx.config.collect, &opts)?);
+    let interval = std::time::Duration::from_secs(args.interval_mins.max(1) * 60);
+    let scheduler = Scheduler::new(
+        sweeper.clone(),
+        ScheduleConfig {
+            interval,
+            concurrency: ctx.config.collect.concurrency,
+            ..ScheduleConfig::default()
+        },
+    );
+    let metrics = crate::metrics::Metrics::new()?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut per_platform: std::collections::HashMap<
+        haoqi_collectors::Platform,
+        Vec<haoqi_collectors::sweep::Target>,
+    > = std::collections::HashMap::new();
+    for t in crate::collect::targets(&registry, &sweeper.platforms()) {
+        if args.shard.owns(&t.account_id) {
+            per_platform.entry(t.platform).or_default().push(t);
+        }
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (platform, targets) in per_platform.clone() {
+        let c = match platform {
+            haoqi_collectors::Platform::Bilibili => &ctx.config.collect.bilibili,
+            haoqi_collectors::Platform::Douyin => &ctx.config.collect.douyin,
+            _ => &ctx.config.collect.kuaishou,
+        };
+        let rate = args.rate.unwrap_or(c.per_second);
+        match check_budget(targets.len(), 1, rate, interval) {
+            Ok(need) => outln!(
+                "{platform}: {} accounts (shard {}), a pass takes {:.0} of {} min",
+                targets.len(),
+                args.shard,
+                need.as_secs_f64() / 60.0,
+                args.interval_mins
+            ),
+            Err(why) => outln!("{platform}: WARNING {why}; raise the rate or the interval"),
+        }
+        metrics
+            .accounts
+            .with_label_values(&[platform.as_str()])
+            .set(targets.len() as i64);
+        tasks.spawn(scheduler.clone().run(
+            platform,
+            targets,
+            tx.clone(),
+            stop_rx.clone(),
+            args.cycles,
+        ));
+    }
+    drop(tx);
+
+    let app = crate::http::router(crate::http::AppState {
+        metrics: metrics.clone(),
+        store: store.clone(),
+    });
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    outln!(
+        "serving http://{}/metrics; SIGINT/SIGTERM stop",
+        listener.local_addr()?
+    );
+    let mut server_stop = stop_rx.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = server_stop.changed().await;
+            })
+            .await
+    });
+
+    let sink = crate::collect::Sink {
+        store: store.clone(),
+        writer: &writer,
+        batch_max_rows: ctx.config.collect.batch_max_rows,
+        source: if args.simulator.is_some() {
+            crate::reading::Source::Simulated
+        } else {
+            crate::reading::Source::Crawl
+        },
+        metrics: Some(&metrics),
+        progress: false,
+    };
+    let mut consumer = crate::collect::Consumer::new(&sink);
+    // Batches go out when full or every 10 s, whichever first.
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            o = rx.recv() => match o {
+                Some(o) => consumer.push(o).await?,
+                None => break,
+            },
+            _ = tick.tick() => {
+                consumer.flush().await?;
+                for (p, state) in scheduler.circuit_states() {
+                    metrics.circuit_state.with_label_values(&[p.as_str()]).set(state);
+                }
+                for (p, targets) in &per_platform {
+                    metrics.overdue.with_label_values(&[p.as_str()]).set(scheduler.overdue(targets, interval * 2) as i64);
+                }
+                metrics.spool_batches.set(spool.pending().map(|p| p.len() as i64).unwrap_or(0));
+            }
+            _ = &mut signal, if !stopping => {
+                stopping = true;
+                outln!("stopping: finishing polls in flight");
+                let _ = stop_tx.send(true);
+            }
+        }
+    }
+    consumer.flush().await?;
+    let _ = stop_tx.send(true);
+    while tasks.join_next().await.is_some() {}
+    let _ = server.await;
+    let r = &consumer.report;
+    outln!(
+        "stopped: {} polls, {} readings stored, {} batch(es) spooled",
+        r.polled,
+        r.readings,
+        r.spooled_batches
+    );
     Ok(ExitCode::SUCCESS)
 }

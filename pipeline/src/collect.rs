@@ -234,109 +234,114 @@ pub struct Sink<'a> {
     pub progress: bool,
 }
 
+/// Turns outcomes into readings and events and writes them in batches.
+pub struct Consumer<'a> {
+    sink: &'a Sink<'a>,
+    readings: Vec<Reading>,
+    events: Vec<String>,
+    pub report: CollectReport,
+}
+
+impl<'a> Consumer<'a> {
+    pub fn new(sink: &'a Sink<'a>) -> Self {
+        Consumer {
+            sink,
+            readings: Vec::new(),
+            events: Vec::new(),
+            report: CollectReport::default(),
+        }
+    }
+
+    /// Takes one outcome; writes a batch when it is full.
+    pub async fn push(&mut self, o: Outcome) -> Result<(), CollectError> {
+        self.report.polled += 1;
+        let outcome = match &o.result {
+            Ok(d) => to_reading(&o, d, self.sink.source),
+            Err(e) => Err(e.clone()),
+        };
+        let kind = match &outcome {
+            Ok(r) => {
+                self.readings.push(r.clone());
+                self.events.push(event(&o, "reading", None));
+                "reading"
+            }
+            Err(e) => {
+                self.events.push(event(&o, e.kind(), Some(e)));
+                e.kind()
+            }
+        };
+        if let Some(m) = self.sink.metrics {
+            let p = o.target.platform.as_str();
+            m.requests.with_label_values(&[p, kind]).inc();
+            m.request_seconds
+                .with_label_values(&[p])
+                .observe(o.latency.as_secs_f64());
+            if kind == "reading" {
+                m.last_success
+                    .with_label_values(&[p])
+                    .set(Utc::now().timestamp());
+            }
+        }
+        *self
+            .report
+            .outcomes
+            .entry(o.target.platform.as_str().to_string())
+            .or_default()
+            .entry(kind.to_string())
+            .or_default() += 1;
+        if self.readings.len() >= self.sink.batch_max_rows {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is buffered: readings through the writer (stored or spooled), events to the
+    /// store.
+    pub async fn flush(&mut self) -> Result<(), CollectError> {
+        if !self.readings.is_empty() {
+            if let Some(m) = self.sink.metrics {
+                m.readings_written.inc_by(self.readings.len() as u64);
+            }
+            let batch = Batch::new(&self.readings, Utc::now());
+            self.report.readings += self.readings.len();
+            self.readings.clear();
+            if let WriteOutcome::Spooled { .. } = self.sink.writer.write(&batch).await? {
+                self.report.spooled_batches += 1;
+            }
+        }
+        self.report.events_written +=
+            write_events(self.sink.store.as_ref(), &mut self.events).await;
+        Ok(())
+    }
+}
+
 /// One sweep of `targets` into `sink`.
 pub async fn collect_once(
     sweeper: &Sweeper,
     targets: Vec<Target>,
     sink: &Sink<'_>,
 ) -> Result<CollectReport, CollectError> {
-    let Sink {
-        store,
-        writer,
-        batch_max_rows,
-        source,
-        metrics,
-        progress,
-    } = sink;
-    let (writer, batch_max_rows, source, metrics, progress) =
-        (*writer, *batch_max_rows, *source, *metrics, *progress);
-    let mut report = CollectReport {
-        polled: targets.len(),
-        ..CollectReport::default()
-    };
-    let bar = if progress {
+    let bar = if sink.progress {
         indicatif::ProgressBar::new(targets.len() as u64)
     } else {
         indicatif::ProgressBar::hidden()
     };
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} accounts {msg} ({eta} left)")
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} accounts ({eta} left)")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let (tx, mut rx) = mpsc::channel::<Outcome>(256);
     let sweep = sweeper.sweep(targets, tx);
+    let mut consumer = Consumer::new(sink);
     let consume = async {
-        let mut readings = Vec::new();
-        let mut events = Vec::new();
         while let Some(o) = rx.recv().await {
             bar.inc(1);
-            let outcome = match &o.result {
-                Ok(d) => to_reading(&o, d, source),
-                Err(e) => Err(e.clone()),
-            };
-            let kind = match &outcome {
-                Ok(r) => {
-                    readings.push(r.clone());
-                    events.push(event(&o, "reading", None));
-                    "reading"
-                }
-                Err(e) => {
-                    events.push(event(&o, e.kind(), Some(e)));
-                    e.kind()
-                }
-            };
-            if let Some(m) = metrics {
-                let p = o.target.platform.as_str();
-                m.requests.with_label_values(&[p, kind]).inc();
-                m.request_seconds
-                    .with_label_values(&[p])
-                    .observe(o.latency.as_secs_f64());
-                if kind == "reading" {
-                    m.last_success
-                        .with_label_values(&[p])
-                        .set(Utc::now().timestamp());
-                }
-            }
-            *report
-                .outcomes
-                .entry(o.target.platform.as_str().to_string())
-                .or_default()
-                .entry(kind.to_string())
-                .or_default() += 1;
-            if readings.len() >= batch_max_rows {
-                if let Some(m) = metrics {
-                    m.readings_written.inc_by(readings.len() as u64);
-                }
-                flush(writer, &mut readings, &mut report).await?;
-                report.events_written += write_events(store.as_ref(), &mut events).await;
-            }
+            consumer.push(o).await?;
         }
-        if let Some(m) = metrics {
-            m.readings_written.inc_by(readings.len() as u64);
-        }
-        flush(writer, &mut readings, &mut report).await?;
-        report.events_written += write_events(store.as_ref(), &mut events).await;
-        Ok::<(), CollectError>(())
+        consumer.flush().await
     };
     let ((), consumed) = tokio::join!(sweep, consume);
     bar.finish_and_clear();
     consumed?;
-    Ok(report)
-}
-
-async fn flush(
-    writer: &Writer,
-    readings: &mut Vec<Reading>,
-    report: &mut CollectReport,
-) -> Result<(), CollectError> {
-    if readings.is_empty() {
-        return Ok(());
-    }
-    let batch = Batch::new(readings, Utc::now());
-    report.readings += readings.len();
-    readings.clear();
-    if let WriteOutcome::Spooled { .. } = writer.write(&batch).await? {
-        report.spooled_batches += 1;
-    }
-    Ok(())
+    Ok(consumer.report)
 }

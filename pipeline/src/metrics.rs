@@ -16,6 +16,8 @@ pub struct Metrics {
     pub spool_batches: IntGauge,
     pub last_success: IntGaugeVec,
     pub accounts: IntGaugeVec,
+    pub circuit_state: IntGaugeVec,
+    pub overdue: IntGaugeVec,
 }
 
 impl Metrics {
@@ -52,6 +54,22 @@ impl Metrics {
             Opts::new("haoqi_registry_accounts", "Active accounts by platform"),
             &["platform"],
         )?;
+        let circuit_state = IntGaugeVec::new(
+            Opts::new(
+                "haoqi_collector_circuit_state",
+                "Per platform: 0 closed, 1 half-open (probing), 2 open (backing off)",
+            ),
+            &["platform"],
+        )?;
+        let overdue = IntGaugeVec::new(
+            Opts::new(
+                "haoqi_collector_accounts_overdue",
+                "Accounts not read within two intervals",
+            ),
+            &["platform"],
+        )?;
+        registry.register(Box::new(circuit_state.clone()))?;
+        registry.register(Box::new(overdue.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(request_seconds.clone()))?;
         registry.register(Box::new(readings_written.clone()))?;
@@ -66,6 +84,8 @@ impl Metrics {
             spool_batches,
             last_success,
             accounts,
+            circuit_state,
+            overdue,
         })
     }
 

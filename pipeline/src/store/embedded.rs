@@ -219,6 +219,29 @@ impl Store for EmbeddedStore {
     }
 }
 
+/// Closes the process's engine (every [`EmbeddedStore`] must be dropped first). Call before the
+/// process exits: chDB's own teardown at exit crashes while a connection is open.
+pub fn close_engine() {
+    let Some(slot) = ENGINE.get() else {
+        return;
+    };
+    let engine = match slot.lock() {
+        Ok(mut guard) => guard.take(),
+        Err(_) => return,
+    };
+    match engine.map(Arc::try_unwrap) {
+        // The last handle: dropping the engine closes the connection.
+        Some(Ok(engine)) => drop(engine),
+        // Still in use somewhere: leave it rather than pull it from under a query.
+        Some(Err(shared)) => {
+            if let Ok(mut guard) = slot.lock() {
+                *guard = Some(shared);
+            }
+        }
+        None => {}
+    }
+}
+
 /// Where haoqi looks for `libchdb.so`, in order. The installer writes the second entry.
 pub fn library_search_path() -> Vec<PathBuf> {
     let mut paths = Vec::new();
@@ -311,12 +334,27 @@ fn start_engine(path: &Path) -> Result<Engine, StoreError> {
             path.display()
         )));
     }
+    // Registered after chDB's own static objects exist, so it runs before their destructors
+    // (exit handlers run in reverse order): test binaries and other embedders close the
+    // connection too, not only the `haoqi` binary.
+    // SAFETY: `atexit` takes a plain function pointer with no captured state.
+    unsafe {
+        atexit(close_at_exit);
+    }
     Ok(Engine {
         api,
         conn,
         path: path.to_path_buf(),
         _lock: lock,
     })
+}
+
+unsafe extern "C" {
+    fn atexit(cb: extern "C" fn()) -> c_int;
+}
+
+extern "C" fn close_at_exit() {
+    close_engine();
 }
 
 /// Takes an exclusive lock on `PATH/haoqi.lock` for the life of the engine. The file records the
