@@ -41,6 +41,18 @@ impl Default for ScheduleConfig {
     }
 }
 
+/// Sleeps until `at` unless `stop` turns (or already is) true; returns whether to stop.
+async fn sleep_or_stop(at: Instant, stop: &mut watch::Receiver<bool>) -> bool {
+    if *stop.borrow_and_update() {
+        return true;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep_until(at.into()) => {}
+        _ = stop.changed() => {}
+    }
+    *stop.borrow()
+}
+
 /// Whether `accounts` polls of `requests_per_poll` requests each fit in `interval` at `rate`
 /// requests per second; `Err` says by how much they do not (DESIGN.md §4).
 pub fn check_budget(
@@ -198,12 +210,8 @@ impl Scheduler {
             }
             cycle += 1;
             let next = start + interval;
-            if cycles.is_some_and(|c| cycle >= c) {
+            if cycles.is_some_and(|c| cycle >= c) || sleep_or_stop(next, &mut stop).await {
                 break;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep_until(next.into()) => {}
-                _ = stop.changed() => {}
             }
         }
     }
@@ -227,30 +235,18 @@ impl Scheduler {
             let j = (mix(u64::from(salt) << 32 | i as u64) % 1000) as f64 / 1000.0;
             let offset = gap.mul_f64((i as f64 + self.config.jitter * (j - 0.5)).max(0.0));
             let at = start + offset.min(span);
-            tokio::select! {
-                _ = tokio::time::sleep_until(at.into()) => {}
-                _ = stop.changed() => {}
-            }
-            if *stop.borrow() {
+            if sleep_or_stop(at, stop).await {
                 break;
             }
             // Wait out an open circuit; a probe goes alone.
-            loop {
-                match self.permit(platform) {
-                    Permit::Go => break,
-                    Permit::Probe => break,
-                    Permit::Wait(d) => {
-                        tokio::select! {
-                            _ = tokio::time::sleep(d) => {}
-                            _ = stop.changed() => {}
-                        }
-                        if *stop.borrow() {
-                            break;
-                        }
-                    }
+            let mut stopped = false;
+            while let Permit::Wait(d) = self.permit(platform) {
+                if sleep_or_stop(Instant::now() + d, stop).await {
+                    stopped = true;
+                    break;
                 }
             }
-            if *stop.borrow() {
+            if stopped {
                 break;
             }
             let Ok(slot) = self.in_flight.clone().acquire_owned().await else {
