@@ -261,9 +261,6 @@ pub fn main() -> ExitCode {
         }
     };
     drop(runtime);
-    // chDB must be closed before the process exits: its static destructors crash while a
-    // connection is still open.
-    crate::store::embedded::close_engine();
     code
 }
 

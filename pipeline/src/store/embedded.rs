@@ -33,6 +33,7 @@ type BufferFn = unsafe extern "C" fn(*mut c_void) -> *mut c_char;
 type LengthFn = unsafe extern "C" fn(*mut c_void) -> usize;
 type ErrorFn = unsafe extern "C" fn(*mut c_void) -> *const c_char;
 type DestroyFn = unsafe extern "C" fn(*mut c_void);
+type ShutdownFn = unsafe extern "C" fn() -> c_int;
 
 struct Api {
     connect: ConnectFn,
@@ -42,8 +43,8 @@ struct Api {
     length: LengthFn,
     error: ErrorFn,
     destroy: DestroyFn,
-    // Keeps the functions above valid; dropped last.
-    _lib: libloading::Library,
+    /// Joins the engine's threads once no connection is open (26.7.1 and later).
+    shutdown: Option<ShutdownFn>,
 }
 
 struct Engine {
@@ -59,8 +60,16 @@ unsafe impl Send for Engine {}
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        // SAFETY: `conn` came from chdb_connect and is closed exactly once.
-        unsafe { (self.api.close)(self.conn) }
+        // SAFETY: `conn` came from chdb_connect and is closed exactly once; the library stays
+        // loaded (it is never unloaded), so the functions remain valid.
+        unsafe {
+            (self.api.close)(self.conn);
+            // With the last connection closed, join the engine's threads, so that the
+            // process's own teardown does not race them.
+            if let Some(shutdown) = self.api.shutdown {
+                let _ = shutdown();
+            }
+        }
     }
 }
 
@@ -95,7 +104,23 @@ impl Engine {
                 }
             };
             (self.api.destroy)(res);
+            register_close_at_exit();
             out
+        }
+    }
+}
+
+/// chDB registers destructors lazily (function-local statics first used by a query). Exit
+/// handlers run in reverse order of registration, and ours must run before any of them: it
+/// closes the connection and joins the engine's threads, which otherwise crash inside those
+/// destructors. So it is registered again after queries — for the first few thousand, which
+/// cover every code path the product uses; the handler is idempotent.
+fn register_close_at_exit() {
+    static REGISTERED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    if REGISTERED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < 5_000 {
+        // SAFETY: `atexit` takes a plain function pointer with no captured state.
+        unsafe {
+            atexit(close_at_exit);
         }
     }
 }
@@ -302,8 +327,14 @@ fn load_api() -> Result<Api, StoreError> {
             destroy: std::mem::transmute::<*mut c_void, DestroyFn>(sym(
                 "chdb_destroy_query_result",
             )?),
-            _lib: lib,
+            shutdown: lib
+                .get::<*mut c_void>(b"chdb_shutdown")
+                .ok()
+                .map(|s| std::mem::transmute::<*mut c_void, ShutdownFn>(*s)),
         };
+        // Never unloaded: unloading would run chDB's static destructors while the process
+        // still runs.
+        std::mem::forget(lib);
         Ok(api)
     }
 }
@@ -334,13 +365,9 @@ fn start_engine(path: &Path) -> Result<Engine, StoreError> {
             path.display()
         )));
     }
-    // Registered after chDB's own static objects exist, so it runs before their destructors
-    // (exit handlers run in reverse order): test binaries and other embedders close the
-    // connection too, not only the `haoqi` binary.
-    // SAFETY: `atexit` takes a plain function pointer with no captured state.
-    unsafe {
-        atexit(close_at_exit);
-    }
+    // Test binaries and other embedders close the connection and join the engine's threads at
+    // exit too, not only the `haoqi` binary (see `register_close_at_exit`).
+    register_close_at_exit();
     Ok(Engine {
         api,
         conn,
@@ -349,12 +376,12 @@ fn start_engine(path: &Path) -> Result<Engine, StoreError> {
     })
 }
 
-unsafe extern "C" {
-    fn atexit(cb: extern "C" fn()) -> c_int;
-}
-
 extern "C" fn close_at_exit() {
     close_engine();
+}
+
+unsafe extern "C" {
+    fn atexit(cb: extern "C" fn()) -> c_int;
 }
 
 /// Takes an exclusive lock on `PATH/haoqi.lock` for the life of the engine. The file records the
