@@ -142,14 +142,40 @@ pub struct CollectArgs {
     /// Only these platforms (repeatable).
     #[arg(long = "platform")]
     pub platforms: Vec<haoqi_collectors::Platform>,
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// Where the collectors send requests, and how fast.
+#[derive(Args, Debug, Clone)]
+pub struct EndpointArgs {
     /// Send every request to this simulator; readings are stored as `simulated`.
     #[arg(long, value_name = "URL")]
     pub simulator: Option<url::Url>,
     /// Requests per second per platform, overriding the configuration.
     #[arg(long, value_name = "N")]
     pub rate: Option<f64>,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+}
+
+impl EndpointArgs {
+    fn options(&self, platforms: &[haoqi_collectors::Platform]) -> crate::collect::CollectOptions {
+        crate::collect::CollectOptions {
+            platforms: platforms.to_vec(),
+            simulator: self.simulator.clone(),
+            per_second: self.rate,
+        }
+    }
+
+    /// Readings from the simulator are marked as such, never as crawled.
+    fn source(&self) -> crate::reading::Source {
+        if self.simulator.is_some() {
+            crate::reading::Source::Simulated
+        } else {
+            crate::reading::Source::Crawl
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -162,12 +188,8 @@ pub struct RunArgs {
     /// Minutes between two polls of one account.
     #[arg(long, default_value_t = 60)]
     pub interval_mins: u64,
-    /// Send every request to this simulator; readings are stored as `simulated`.
-    #[arg(long, value_name = "URL")]
-    pub simulator: Option<url::Url>,
-    /// Requests per second per platform, overriding the configuration.
-    #[arg(long, value_name = "N")]
-    pub rate: Option<f64>,
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
     /// Stop after this many intervals (default: run until stopped).
     #[arg(long)]
     pub cycles: Option<u32>,
@@ -602,28 +624,19 @@ async fn collect(ctx: &Session, args: &CollectArgs) -> Result<ExitCode> {
     let registry = ctx.registry()?;
     let store = ctx.store().await?;
     migrate::require_current(store.as_ref()).await?;
-    let opts = crate::collect::CollectOptions {
-        platforms: args.platforms.clone(),
-        simulator: args.simulator.clone(),
-        per_second: args.rate,
-        progress: true,
-    };
+    let opts = args.endpoint.options(&args.platforms);
     let sweeper = crate::collect::sweeper(&ctx.config.collect, &opts)?;
     let targets = crate::collect::targets(&registry, &sweeper.platforms());
     let spool = Spool::open(&ctx.config.spool_dir(&ctx.location))?;
     let writer = Writer::new(store.clone(), spool);
-    let source = if args.simulator.is_some() {
-        crate::reading::Source::Simulated
-    } else {
-        crate::reading::Source::Crawl
-    };
+    let source = args.endpoint.source();
     let sink = crate::collect::Sink {
         store: store.clone(),
         writer: &writer,
         batch_max_rows: ctx.config.collect.batch_max_rows,
         source,
         metrics: None,
-        progress: opts.progress,
+        progress: true,
     };
     let report = crate::collect::collect_once(&sweeper, targets, &sink).await?;
     let mut t = Table::new(&["platform", "outcome", "accounts"]);
@@ -740,7 +753,6 @@ async fn demo(ctx: &Session, args: &DemoArgs) -> Result<ExitCode> {
     let opts = crate::collect::CollectOptions {
         simulator: Some(sim_url),
         per_second: Some(args.rate),
-        progress: true,
         ..Default::default()
     };
     let sweeper = crate::collect::sweeper(&ctx.config.collect, &opts)?;
@@ -841,11 +853,7 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
             replay.rows
         );
     }
-    let opts = crate::collect::CollectOptions {
-        simulator: args.simulator.clone(),
-        per_second: args.rate,
-        ..Default::default()
-    };
+    let opts = args.endpoint.options(&[]);
     let sweeper = Arc::new(crate::collect::sweeper(&ctx.config.collect, &opts)?);
     let interval = std::time::Duration::from_secs(args.interval_mins.max(1) * 60);
     let scheduler = Scheduler::new(
@@ -875,7 +883,7 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
             haoqi_collectors::Platform::Douyin => &ctx.config.collect.douyin,
             _ => &ctx.config.collect.kuaishou,
         };
-        let rate = args.rate.unwrap_or(c.per_second);
+        let rate = args.endpoint.rate.unwrap_or(c.per_second);
         match check_budget(targets.len(), 1, rate, interval) {
             Ok(need) => outln!(
                 "{platform}: {} accounts (shard {}), a pass takes {:.0} of {} min",
@@ -924,11 +932,7 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
         store: store.clone(),
         writer: &writer,
         batch_max_rows: ctx.config.collect.batch_max_rows,
-        source: if args.simulator.is_some() {
-            crate::reading::Source::Simulated
-        } else {
-            crate::reading::Source::Crawl
-        },
+        source: args.endpoint.source(),
         metrics: Some(&metrics),
         progress: false,
     };

@@ -42,8 +42,6 @@ pub struct CollectOptions {
     pub simulator: Option<Url>,
     /// Override every platform's rate (requests per second), e.g. for the simulator.
     pub per_second: Option<f64>,
-    /// Show a progress bar (on a terminal).
-    pub progress: bool,
 }
 
 /// Counts by platform and outcome (`reading` or an error kind), plus what was written.
