@@ -54,7 +54,7 @@ fn main() {
             })
             .collect();
         let rss_before_sim = peak_rss_mb();
-        let sim = Simulator::new(accounts.clone(), SimConfig { limit_per_sec: 100.0, faults: Faults::default(), fixed_time: None });
+        let sim = Simulator::new(accounts.clone(), SimConfig { limit_per_sec: 100.0, faults: Faults::default(), fixed_time: None, ..SimConfig::default() });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = url::Url::parse(&format!("http://{}", listener.local_addr().expect("addr"))).expect("url");
         tokio::spawn(sim.clone().serve(listener));

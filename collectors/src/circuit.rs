@@ -71,6 +71,14 @@ impl Circuit {
         }
     }
 
+    /// The platform answered without a rate-limit or block signal (even if the account itself
+    /// failed): a probe in flight has its answer, so the circuit closes.
+    pub fn answered(&mut self) {
+        if self.state == State::HalfOpen {
+            self.success();
+        }
+    }
+
     pub fn success(&mut self) {
         self.state = State::Closed;
         self.strikes = 0;
@@ -123,6 +131,21 @@ mod tests {
         c.success();
         assert_eq!(c.permit(t0 + w1 + w2), Permit::Go);
         assert_eq!(c.state(), State::Closed);
+    }
+
+    #[test]
+    fn a_probe_that_fails_for_the_account_alone_still_closes_the_circuit() {
+        let t0 = Instant::now();
+        let mut c = Circuit::new(Duration::from_secs(1), Duration::from_secs(10), 3);
+        let w = c.trip(t0, None);
+        assert_eq!(c.permit(t0 + w), Permit::Probe);
+        // E.g. the probed account was deleted or its page changed: the platform did answer.
+        c.answered();
+        assert_eq!(c.permit(t0 + w), Permit::Go);
+        // Outside a probe, an account's own failure changes nothing.
+        c.trip(t0 + w, None);
+        c.answered();
+        assert!(matches!(c.permit(t0 + w), Permit::Wait(_)));
     }
 
     #[test]

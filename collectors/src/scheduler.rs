@@ -2,8 +2,8 @@
 //! evenly over it (with jitter), oldest last-success first (so after an outage the longest
 //! unread go first), never two polls of one account at once. A rate-limit or block signal opens
 //! the platform's [`Circuit`]; polls wait it out while the other platforms go on. Accounts that
-//! failed for a reason that may pass (transport, rate limit, block) are tried again later in the
-//! same interval if time remains.
+//! failed (for any reason but a deleted account) are tried again later in the same interval,
+//! up to three more times, while time remains.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -156,8 +156,8 @@ impl Scheduler {
                 let wait = c.trip(Instant::now(), retry_after);
                 tracing::warn!(platform = %o.target.platform, kind = e.kind(), wait_secs = wait.as_secs(), "circuit open");
             }
-            // A single account's problem says nothing about the platform.
-            Err(_) => {}
+            // A single account's problem says nothing against the platform; it did answer.
+            Err(_) => c.answered(),
         }
     }
 
@@ -179,34 +179,38 @@ impl Scheduler {
             if let Ok(last) = self.last_success.lock() {
                 targets.sort_by_key(|t| last.get(&t.account_id).copied());
             }
-            let retries = self
+            let mut retries = self
                 .clone()
                 .pass(
                     platform,
                     &targets,
                     start,
-                    interval.mul_f64(0.8),
+                    interval.mul_f64(0.7),
                     &out,
                     &mut stop,
                     cycle,
                 )
                 .await;
-            if !retries.is_empty() && !*stop.borrow() {
+            // Up to three more passes over what failed, each in half the time that is left.
+            let end = start + interval;
+            for round in 1..=3u32 {
                 let now = Instant::now();
-                let end = start + interval;
-                if end > now {
-                    self.clone()
-                        .pass(
-                            platform,
-                            &retries,
-                            now,
-                            (end - now).mul_f64(0.9),
-                            &out,
-                            &mut stop,
-                            cycle + 1000,
-                        )
-                        .await;
+                if retries.is_empty() || *stop.borrow() || end <= now {
+                    break;
                 }
+                let span = (end - now) / 2;
+                retries = self
+                    .clone()
+                    .pass(
+                        platform,
+                        &retries,
+                        now,
+                        span,
+                        &out,
+                        &mut stop,
+                        cycle + 1000 * round,
+                    )
+                    .await;
             }
             cycle += 1;
             let next = start + interval;
@@ -259,8 +263,10 @@ impl Scheduler {
                 let outcome = me.sweeper.poll(target).await;
                 drop(slot);
                 me.record(&outcome);
+                // Everything but a deleted account is worth another try later in the interval:
+                // a transient fault passes, a real layout change costs one more request.
                 let retry = match &outcome.result {
-                    Err(e) => matches!(e.kind(), "transport" | "rate_limited" | "blocked"),
+                    Err(e) => e.kind() != "not_found",
                     Ok(_) => false,
                 };
                 let t = outcome.target.clone();

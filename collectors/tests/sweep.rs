@@ -110,6 +110,7 @@ async fn a_clean_sweep_reads_every_account_exactly() {
             limit_per_sec: 200.0,
             faults: Faults::default(),
             fixed_time: Some(NOW),
+            ..SimConfig::default()
         },
     );
     let base = start(sim.clone()).await;
@@ -153,6 +154,7 @@ async fn faults_are_typed_errors_never_readings_and_the_budget_holds() {
             limit_per_sec: 30.0,
             faults,
             fixed_time: Some(NOW),
+            ..SimConfig::default()
         },
     );
     let base = start(sim.clone()).await;
@@ -211,6 +213,7 @@ async fn the_scheduler_spreads_polls_over_the_interval_and_retries_failures() {
             limit_per_sec: 100.0,
             faults,
             fixed_time: Some(NOW),
+            ..SimConfig::default()
         },
     );
     let base = start(sim.clone()).await;
@@ -266,6 +269,84 @@ async fn the_scheduler_spreads_polls_over_the_interval_and_retries_failures() {
         read.len() + 1 >= healthy,
         "read {} of {healthy}",
         read.len()
+    );
+    assert_eq!(sim.stats().violations.values().sum::<u64>(), 0);
+}
+
+/// The fault test: with 20 % injected faults of every kind, one interval of the
+/// scheduler reads every healthy account (retrying the failures later in the interval) and the
+/// simulator counts no limit violation.
+#[tokio::test]
+async fn with_20_percent_faults_an_interval_reads_every_healthy_account() {
+    use haoqi_collectors::scheduler::{ScheduleConfig, Scheduler};
+    use tokio::sync::watch;
+    let accs = accounts(10);
+    let mut faults = Faults::uniform(0.2);
+    faults.slow_ms = 800;
+    let sim = Simulator::new(
+        accs.clone(),
+        SimConfig {
+            limit_per_sec: 100.0,
+            faults,
+            fixed_time: Some(NOW),
+            // The circuit honours Retry-After; a short one fits this short interval.
+            retry_after_secs: 1,
+        },
+    );
+    let base = start(sim.clone()).await;
+    let sweeper = Arc::new(sweeper(&base, 40.0, Duration::from_millis(400), false));
+    let scheduler = Scheduler::new(
+        sweeper,
+        ScheduleConfig {
+            interval: Duration::from_secs(8),
+            jitter: 0.2,
+            concurrency: 8,
+            // Short backoffs so that a tripped circuit reopens within this short interval.
+            circuit_base: Duration::from_millis(200),
+            circuit_max: Duration::from_millis(800),
+        },
+    );
+    let (tx, mut rx) = mpsc::channel(256);
+    let (_stop_tx, stop) = watch::channel(false);
+    let mut runs = tokio::task::JoinSet::new();
+    for p in [Platform::Bilibili, Platform::Douyin, Platform::Kuaishou] {
+        let targets: Vec<Target> = accs
+            .iter()
+            .filter(|a| a.platform == p)
+            .map(|a| Target {
+                account_id: a.platform_id.clone(),
+                platform: p,
+                platform_id: a.platform_id.clone(),
+            })
+            .collect();
+        runs.spawn(
+            scheduler
+                .clone()
+                .run(p, targets, tx.clone(), stop.clone(), Some(1)),
+        );
+    }
+    drop(tx);
+    while runs.join_next().await.is_some() {}
+    let mut read = std::collections::HashSet::new();
+    let mut failures = 0;
+    while let Ok(o) = rx.try_recv() {
+        match o.result {
+            Ok(_) => {
+                read.insert(o.target.platform_id.clone());
+            }
+            Err(_) => failures += 1,
+        }
+    }
+    assert!(failures > 0, "20 % faults hit nobody?");
+    let healthy: Vec<&SimAccount> = accs.iter().filter(|a| !a.deleted()).collect();
+    let missed: Vec<&str> = healthy
+        .iter()
+        .filter(|a| !read.contains(&a.platform_id))
+        .map(|a| a.platform_id.as_str())
+        .collect();
+    assert!(
+        missed.is_empty(),
+        "not read within the interval: {missed:?}"
     );
     assert_eq!(sim.stats().violations.values().sum::<u64>(), 0);
 }

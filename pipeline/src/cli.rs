@@ -677,6 +677,7 @@ async fn simulate(ctx: &Session, args: &SimulateArgs) -> Result<ExitCode> {
             limit_per_sec: args.limit,
             faults: Faults::uniform(args.faults),
             fixed_time: None,
+            ..SimConfig::default()
         },
     );
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -718,6 +719,7 @@ async fn demo(ctx: &Session, args: &DemoArgs) -> Result<ExitCode> {
             limit_per_sec: args.rate * 2.0,
             faults: Faults::uniform(args.faults),
             fixed_time: None,
+            ..SimConfig::default()
         },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -29,6 +29,7 @@ async fn simulator(faults: Faults) -> (url::Url, Simulator) {
             limit_per_sec: 50.0,
             faults,
             fixed_time: None,
+            ..SimConfig::default()
         },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -106,6 +106,8 @@ pub struct SimConfig {
     pub faults: Faults,
     /// Fixes the clock (Unix seconds) for tests; `None` is real time.
     pub fixed_time: Option<i64>,
+    /// The `Retry-After` a rate-limited answer carries.
+    pub retry_after_secs: u64,
 }
 
 impl Default for SimConfig {
@@ -114,6 +116,7 @@ impl Default for SimConfig {
             limit_per_sec: 100.0,
             faults: Faults::default(),
             fixed_time: None,
+            retry_after_secs: 30,
         }
     }
 }
@@ -250,12 +253,13 @@ impl Simulator {
         id: Option<&str>,
         ok: impl FnOnce(&SimAccount, &Curve, f64) -> String,
     ) -> Response {
+        let retry_after = self.0.config.retry_after_secs;
         if !self.admit(platform) {
-            return rate_limited(platform);
+            return rate_limited(platform, retry_after);
         }
         let fault = self.fault();
         match fault {
-            Some(Fault::RateLimited) => return rate_limited(platform),
+            Some(Fault::RateLimited) => return rate_limited(platform, retry_after),
             Some(Fault::Captcha) => return captcha(platform),
             Some(Fault::Empty) => return (StatusCode::OK, "").into_response(),
             Some(Fault::ServerError) => {
@@ -286,9 +290,9 @@ impl Simulator {
     }
 }
 
-fn rate_limited(platform: Platform) -> Response {
+fn rate_limited(platform: Platform, retry_after_secs: u64) -> Response {
     let mut headers = HeaderMap::new();
-    headers.insert("retry-after", HeaderValue::from_static("30"));
+    headers.insert("retry-after", HeaderValue::from(retry_after_secs));
     match platform {
         Platform::Bilibili => (
             StatusCode::PRECONDITION_FAILED,
