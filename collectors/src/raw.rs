@@ -31,14 +31,6 @@ pub struct RawCounters {
 }
 
 impl RawCounters {
-    pub fn is_empty(&self) -> bool {
-        self.followers.is_none()
-            && self.likes.is_none()
-            && self.views.is_none()
-            && self.posts.is_none()
-            && self.following.is_none()
-    }
-
     /// Fills what `self` lacks from `other` (several endpoints make one poll).
     pub fn merge(&mut self, other: RawCounters) {
         self.followers = self.followers.take().or(other.followers);

@@ -115,29 +115,34 @@ impl Scheduler {
             .count()
     }
 
+    /// The platform's circuit, created on first use (the salt staggers the jitter per
+    /// platform).
+    fn circuit<'a>(
+        &self,
+        circuits: &'a mut HashMap<Platform, Circuit>,
+        platform: Platform,
+    ) -> &'a mut Circuit {
+        circuits.entry(platform).or_insert_with(|| {
+            Circuit::new(
+                self.config.circuit_base,
+                self.config.circuit_max,
+                mix(platform as u64),
+            )
+        })
+    }
+
     fn permit(&self, platform: Platform) -> Permit {
         let Ok(mut circuits) = self.circuits.lock() else {
             return Permit::Go;
         };
-        circuits
-            .entry(platform)
-            .or_insert_with(|| {
-                Circuit::new(
-                    self.config.circuit_base,
-                    self.config.circuit_max,
-                    mix(platform as u64),
-                )
-            })
-            .permit(Instant::now())
+        self.circuit(&mut circuits, platform).permit(Instant::now())
     }
 
     fn record(&self, o: &Outcome) {
         let Ok(mut circuits) = self.circuits.lock() else {
             return;
         };
-        let c = circuits
-            .entry(o.target.platform)
-            .or_insert_with(|| Circuit::new(self.config.circuit_base, self.config.circuit_max, 0));
+        let c = self.circuit(&mut circuits, o.target.platform);
         match &o.result {
             Ok(_) => {
                 c.success();

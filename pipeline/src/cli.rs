@@ -639,12 +639,7 @@ async fn collect(ctx: &Session, args: &CollectArgs) -> Result<ExitCode> {
         progress: true,
     };
     let report = crate::collect::collect_once(&sweeper, targets, &sink).await?;
-    let mut t = Table::new(&["platform", "outcome", "accounts"]);
-    for (p, outcomes) in &report.outcomes {
-        for (o, n) in outcomes {
-            t.push(vec![p.clone(), o.clone(), n.to_string()]);
-        }
-    }
+    let t = outcome_table(&report);
     if args.format == Format::Table {
         outln!(
             "polled {} accounts: {} readings stored ({} batch(es) spooled), {} events recorded",
@@ -661,15 +656,37 @@ async fn collect(ctx: &Session, args: &CollectArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn simulate(ctx: &Session, args: &SimulateArgs) -> Result<ExitCode> {
-    use haoqi_collectors::simulator::{Faults, SimAccount, SimConfig, Simulator};
-    let registry = ctx.registry()?;
-    let accounts: Vec<SimAccount> = registry
+/// Outcomes of a sweep by platform, as printed by `collect` and `demo`.
+fn outcome_table(report: &crate::collect::CollectReport) -> Table {
+    let mut t = Table::new(&["platform", "outcome", "accounts"]);
+    for (p, outcomes) in &report.outcomes {
+        for (o, n) in outcomes {
+            t.push(vec![p.clone(), o.clone(), n.to_string()]);
+        }
+    }
+    t
+}
+
+/// Every registry account the simulator can answer for (the video platforms, with an id).
+fn sim_accounts(registry: &Registry) -> Vec<haoqi_collectors::simulator::SimAccount> {
+    registry
         .accounts
         .iter()
         .filter(|a| a.platform.is_video() && !a.platform_id.is_empty())
-        .map(|a| SimAccount::new(a.platform, &a.platform_id, &a.display_name))
-        .collect();
+        .map(|a| {
+            haoqi_collectors::simulator::SimAccount::new(
+                a.platform,
+                &a.platform_id,
+                &a.display_name,
+            )
+        })
+        .collect()
+}
+
+async fn simulate(ctx: &Session, args: &SimulateArgs) -> Result<ExitCode> {
+    use haoqi_collectors::simulator::{Faults, SimConfig, Simulator};
+    let registry = ctx.registry()?;
+    let accounts = sim_accounts(&registry);
     let n = accounts.len();
     let sim = Simulator::new(
         accounts,
@@ -698,7 +715,7 @@ async fn simulate(ctx: &Session, args: &SimulateArgs) -> Result<ExitCode> {
 }
 
 async fn demo(ctx: &Session, args: &DemoArgs) -> Result<ExitCode> {
-    use haoqi_collectors::simulator::{Faults, SimAccount, SimConfig, Simulator};
+    use haoqi_collectors::simulator::{Faults, SimConfig, Simulator};
     let store = ctx.store().await?;
     let report = migrate::migrate(store.as_ref()).await?;
     outln!(
@@ -710,11 +727,7 @@ async fn demo(ctx: &Session, args: &DemoArgs) -> Result<ExitCode> {
     let registry = ctx.registry()?;
 
     let sim = Simulator::new(
-        registry
-            .accounts
-            .iter()
-            .filter(|a| a.platform.is_video() && !a.platform_id.is_empty())
-            .map(|a| SimAccount::new(a.platform, &a.platform_id, &a.display_name)),
+        sim_accounts(&registry),
         SimConfig {
             limit_per_sec: args.rate * 2.0,
             faults: Faults::uniform(args.faults),
@@ -768,12 +781,7 @@ async fn demo(ctx: &Session, args: &DemoArgs) -> Result<ExitCode> {
         progress: true,
     };
     let swept = crate::collect::collect_once(&sweeper, targets, &sink).await?;
-    let mut outcomes = Table::new(&["platform", "outcome", "accounts"]);
-    for (p, o) in &swept.outcomes {
-        for (k, n) in o {
-            outcomes.push(vec![p.clone(), k.clone(), n.to_string()]);
-        }
-    }
+    let outcomes = outcome_table(&swept);
     outln!(
         "4/5 live sweep through the real adapters: {} accounts polled, {} readings; violations of the simulated limits: {}",
         swept.polled,
