@@ -19,6 +19,10 @@
 //! stale_after_hours = 48
 //! [spool]
 //! dir = "./data/spool"
+//! [collect]
+//! interval_mins = 60                       # and per platform: [collect.bilibili] …
+//! [stalled]
+//! flat_days = 7                            # see analytics::health::StalledConfig
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -58,6 +62,7 @@ pub struct Config {
     pub progress: ProgressConfig,
     pub spool: SpoolConfig,
     pub collect: CollectConfig,
+    pub stalled: crate::analytics::health::StalledConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -125,6 +130,8 @@ pub struct CollectConfig {
     pub concurrency: usize,
     /// Readings per store batch.
     pub batch_max_rows: usize,
+    /// Minutes between two polls of one account (`haoqi run --interval-mins` overrides).
+    pub interval_mins: u64,
     pub bilibili: PlatformCollectConfig,
     pub douyin: PlatformCollectConfig,
     pub kuaishou: PlatformCollectConfig,
@@ -169,6 +176,7 @@ impl Default for CollectConfig {
             timeout_ms: 10_000,
             concurrency: 8,
             batch_max_rows: 1_000,
+            interval_mins: 60,
             // Gentle defaults (reference §1.5, §8): Bilibili 0.5/s, the signed platforms less.
             bilibili: PlatformCollectConfig::new(
                 "https://api.bilibili.com",

@@ -2,6 +2,7 @@
 //! (embedded chDB or a server), the schema and rollups, progress toward the goal, and the `haoqi`
 //! binary's commands. Data flows one way: collectors → pipeline → store → reports.
 
+pub mod analytics;
 pub mod backfill;
 pub mod cli;
 pub mod collect;

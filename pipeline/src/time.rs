@@ -76,7 +76,12 @@ pub fn end_of_day_utc(day: NaiveDate) -> DateTime<Utc> {
 
 /// Today's date in Beijing.
 pub fn today() -> NaiveDate {
-    Utc::now().with_timezone(&DISPLAY_TZ).date_naive()
+    beijing_day(Utc::now())
+}
+
+/// The Beijing day an instant falls on.
+pub fn beijing_day(t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&DISPLAY_TZ).date_naive()
 }
 
 /// The text form ClickHouse reads for a `DateTime64(3, 'UTC')` column.

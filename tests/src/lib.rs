@@ -85,3 +85,65 @@ pub async fn scalar(store: &dyn Store, sql: &str) -> u64 {
         .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
         .unwrap_or_else(|| panic!("{v} is not a number"))
 }
+
+/// The analytics fixture: seven units, twelve accounts (see its files for who is who).
+pub fn analytics_registry() -> Registry {
+    Registry::load_dir(&fixtures().join("analytics-registry")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A store with the analytics registry loaded and `readings` written as one batch.
+pub async fn analytics_store(test: &str, readings: &[Reading]) -> Arc<dyn Store> {
+    use haoqi_pipeline::reading::Batch;
+    use haoqi_pipeline::spool::{Spool, WriteOutcome, Writer};
+    let store = fresh_store(test).await;
+    haoqi_pipeline::dimensions::load(
+        store.as_ref(),
+        &analytics_registry(),
+        &rules(),
+        at("2024-01-01T00:00:00Z"),
+    )
+    .await
+    .expect("load registry");
+    let writer = Writer::new(
+        store.clone(),
+        Spool::open(&engine_dir().join(format!("spool-{test}"))).expect("spool"),
+    );
+    for chunk in readings.chunks(5_000) {
+        let outcome = writer
+            .write(&Batch::new(chunk, Utc::now()))
+            .await
+            .expect("write");
+        assert_eq!(outcome, WriteOutcome::Stored);
+    }
+    store
+}
+
+/// One reading a day at 11:00 UTC (19:00 in Beijing) on day `d` of a fixture's calendar (day 1
+/// is `start`), for each `d` in `days`; the counters are given by `f(d)` as (followers, likes,
+/// views, posts) specs ("" = not exposed).
+pub fn daily(
+    account: &str,
+    platform: Platform,
+    start: chrono::NaiveDate,
+    days: std::ops::RangeInclusive<u32>,
+    source: Source,
+    f: impl Fn(u32) -> (String, String, String, String),
+) -> Vec<Reading> {
+    days.map(|d| {
+        let (fo, li, vi, po) = f(d);
+        let c = |s: &str| (!s.is_empty()).then(|| count(s));
+        let day = start + chrono::Days::new(u64::from(d) - 1);
+        let mut r = Reading::followers(
+            account,
+            platform,
+            at(&format!("{day}T11:00:00Z")),
+            count(&fo),
+            source,
+        );
+        r.likes = c(&li);
+        r.views = c(&vi);
+        r.posts = c(&po);
+        r
+    })
+    .collect()
+}

@@ -46,6 +46,7 @@ pub mod queries {
     pub const PROGRESS_SUMMARY: &str = include_str!("../../sql/queries/progress_summary.sql");
     pub const FOLLOWERS_DAILY: &str = include_str!("../../sql/queries/followers_daily.sql");
     pub const EVENTS_INSERT: &str = include_str!("../../sql/queries/events_insert.sql");
+    pub const ACCOUNT_HEALTH: &str = include_str!("../../sql/queries/account_health.sql");
 }
 
 /// A parameter value. The declared type in the SQL decides how it is written.
@@ -54,6 +55,7 @@ pub enum Param {
     Str(String),
     UInt(u64),
     Int(i64),
+    Float(f64),
 }
 
 impl From<&str> for Param {
@@ -74,6 +76,12 @@ impl From<u64> for Param {
 impl From<i64> for Param {
     fn from(n: i64) -> Self {
         Param::Int(n)
+    }
+}
+
+impl From<f64> for Param {
+    fn from(n: f64) -> Self {
+        Param::Float(n)
     }
 }
 
@@ -198,6 +206,8 @@ fn literal(name: &str, ty: &str, value: &Param) -> Result<String, StoreError> {
         (_, Param::UInt(n)) if numeric => n.to_string(),
         (_, Param::Int(n)) if numeric && !ty.starts_with("UInt") => n.to_string(),
         (_, Param::Int(n)) if numeric && *n >= 0 => n.to_string(),
+        // Debug formatting keeps a decimal point (1.0, not 1) and full precision.
+        (_, Param::Float(x)) if ty.starts_with("Float") && x.is_finite() => format!("{x:?}"),
         (_, Param::Str(s)) if !numeric && ty != "Identifier" => {
             format!("CAST({} AS {ty})", quote(s))
         }

@@ -93,13 +93,19 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
     },
+    /// Every active account's health, grouped by responsible department: flat, no new posts,
+    /// collection blocked, gone, overdue or dropping (growing ones with --all).
+    #[command(
+        after_help = "Examples:\n  haoqi stalled\n  haoqi stalled --days 14\n  haoqi stalled --format csv > stalled.csv"
+    )]
+    Stalled(analytics::StalledArgs),
     /// Run a read-only SQL query on the store (`{db:Identifier}` is the store's database), to
     /// trace a figure back to its readings.
     #[command(
         after_help = "Example:\n  haoqi sql \"SELECT account_id, observed_at, followers, source FROM {db:Identifier}.readings WHERE account_id = 'XJ-C-653127-ks' ORDER BY observed_at\""
     )]
     Sql {
-        /// The query; it runs with readonly=1.
+        /// The query; it runs with readonly=2 (no writes).
         query: String,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -185,9 +191,9 @@ pub struct RunArgs {
     /// This instance's share of the accounts, K of N (consistent hashing on the account id).
     #[arg(long, default_value = "1/1")]
     pub shard: haoqi_collectors::shard::Shard,
-    /// Minutes between two polls of one account.
-    #[arg(long, default_value_t = 60)]
-    pub interval_mins: u64,
+    /// Minutes between two polls of one account (default: collect.interval_mins, 60).
+    #[arg(long)]
+    pub interval_mins: Option<u64>,
     #[command(flatten)]
     pub endpoint: EndpointArgs,
     /// Stop after this many intervals (default: run until stopped).
@@ -264,6 +270,8 @@ macro_rules! outln {
     ($($arg:tt)*) => { write_stdout(&format!("{}\n", format!($($arg)*))) };
 }
 
+mod analytics;
+
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -318,6 +326,10 @@ impl Session {
         })
     }
 
+    fn analytics(&self) -> crate::analytics::Settings {
+        crate::analytics::Settings::from_config(&self.config)
+    }
+
     fn registry(&self) -> Result<Registry> {
         Ok(Registry::load(self.registry_dir.as_deref())?)
     }
@@ -347,6 +359,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Registry(RegistryCommand::Load) => registry_load(&ctx).await,
         Command::Registry(RegistryCommand::Reference { out }) => registry_reference(&out),
         Command::Progress(args) => progress(&ctx, &args).await,
+        Command::Stalled(args) => analytics::stalled(&ctx, &args).await,
         Command::Sql { query, format } => sql_query(&ctx, &query, format).await,
         Command::Collect(args) => collect(&ctx, &args).await,
         Command::Simulate(args) => simulate(&ctx, &args).await,
@@ -533,8 +546,8 @@ async fn progress(ctx: &Session, args: &ProgressArgs) -> Result<ExitCode> {
 async fn sql_query(ctx: &Session, query: &str, format: Format) -> Result<ExitCode> {
     let store = ctx.store().await?;
     let sql = store::sql::render(query, &store::sql::Params::new(store.database()))?;
-    // Settings in the query keep it read-only on both backends.
-    let sql = format!("{} SETTINGS readonly = 1", sql.trim().trim_end_matches(';'));
+    // readonly = 2: no writes on either backend, but a query may still set its own settings.
+    let sql = format!("{} SETTINGS readonly = 2", sql.trim().trim_end_matches(';'));
     let rows = store.query_rows(&sql).await?;
     let columns: Vec<String> = rows
         .first()
@@ -865,7 +878,11 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
     }
     let opts = args.endpoint.options(&[]);
     let sweeper = Arc::new(crate::collect::sweeper(&ctx.config.collect, &opts)?);
-    let interval = std::time::Duration::from_secs(args.interval_mins.max(1) * 60);
+    let interval_mins = args
+        .interval_mins
+        .unwrap_or(ctx.config.collect.interval_mins)
+        .max(1);
+    let interval = std::time::Duration::from_secs(interval_mins * 60);
     let scheduler = Scheduler::new(
         sweeper.clone(),
         ScheduleConfig {
@@ -900,7 +917,7 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
                 targets.len(),
                 args.shard,
                 need.as_secs_f64() / 60.0,
-                args.interval_mins
+                interval_mins
             ),
             Err(why) => outln!("{platform}: WARNING {why}; raise the rate or the interval"),
         }
