@@ -5,6 +5,7 @@
 #   promtool        (Debian package prometheus)               check config/rules, test rules
 #   amtool          (Debian package prometheus-alertmanager)  check the Alertmanager config
 #   docker-compose  (Debian package docker-compose)           `docker-compose config` on compose.yaml
+#   systemd-analyze (Debian package systemd)                  verify deploy/systemd/haoqi.service
 #   python3 + yaml  (Debian package python3-yaml)             YAML -> JSON for tests/tests/deploy.rs
 #
 # Idempotent: a tool already on PATH is left alone and nothing is fetched. Needs root and apt-get
@@ -18,10 +19,11 @@ declare -A package_of=(
   [promtool]=prometheus
   [amtool]=prometheus-alertmanager
   [docker-compose]=docker-compose
+  [systemd-analyze]=systemd
 )
 
 missing=()
-for tool in promtool amtool docker-compose; do
+for tool in promtool amtool docker-compose systemd-analyze; do
   if command -v "$tool" >/dev/null 2>&1; then
     echo "install-tools: $tool present ($(command -v "$tool"))"
   else
@@ -65,7 +67,7 @@ apt-get update -q
 echo "install-tools: apt-get install ${missing[*]}"
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 
-for tool in promtool amtool docker-compose; do
+for tool in promtool amtool docker-compose systemd-analyze; do
   command -v "$tool" >/dev/null 2>&1 || { echo "install-tools: $tool still missing" >&2; exit 1; }
 done
 python3 -c 'import yaml' || { echo "install-tools: python3 yaml still missing" >&2; exit 1; }
