@@ -23,6 +23,8 @@
 //! interval_mins = 60                       # and per platform: [collect.bilibili] …
 //! [stalled]
 //! flat_days = 7                            # see analytics::health::StalledConfig
+//! [forecast]
+//! window_days = 30                         # see analytics::forecast
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -63,6 +65,7 @@ pub struct Config {
     pub spool: SpoolConfig,
     pub collect: CollectConfig,
     pub stalled: crate::analytics::health::StalledConfig,
+    pub forecast: crate::analytics::forecast::ForecastConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -3,8 +3,8 @@
 //! never an account id.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 #[derive(Clone)]
@@ -18,6 +18,15 @@ pub struct Metrics {
     pub accounts: IntGaugeVec,
     pub circuit_state: IntGaugeVec,
     pub overdue: IntGaugeVec,
+    /// Accounts per health state; labels from the registry (bounded by its size).
+    pub account_health: IntGaugeVec,
+    pub goal_followers: IntGauge,
+    pub goal_target: IntGauge,
+    pub goal_required_daily: Gauge,
+    pub goal_pace_daily: GaugeVec,
+    pub goal_deadline: IntGauge,
+    /// Unix time of the last successful analytics refresh (stale gauges are visible).
+    pub analytics_refreshed: IntGauge,
 }
 
 impl Metrics {
@@ -68,6 +77,48 @@ impl Metrics {
             ),
             &["platform"],
         )?;
+        let account_health = IntGaugeVec::new(
+            Opts::new(
+                "haoqi_account_health",
+                "Active accounts per health state (growing, flat, no_posts, collection_blocked, gone, overdue, dropping)",
+            ),
+            &["state", "platform", "kind", "prefecture", "department"],
+        )?;
+        let goal_followers = IntGauge::new(
+            "haoqi_goal_followers",
+            "Matrix follower total (each account's last reading carried forward)",
+        )?;
+        let goal_target = IntGauge::new("haoqi_goal_target_followers", "The follower goal")?;
+        let goal_required_daily = Gauge::new(
+            "haoqi_goal_required_daily_growth",
+            "Followers a day needed from today to reach the goal by the deadline (0 when reached or passed)",
+        )?;
+        let goal_pace_daily = GaugeVec::new(
+            Opts::new(
+                "haoqi_goal_pace_daily_growth",
+                "Observed mean daily growth of the matrix total over the window",
+            ),
+            &["window"],
+        )?;
+        let goal_deadline = IntGauge::new(
+            "haoqi_goal_deadline_timestamp_seconds",
+            "Unix time of the end of the deadline day (Beijing)",
+        )?;
+        let analytics_refreshed = IntGauge::new(
+            "haoqi_analytics_last_refresh_timestamp_seconds",
+            "Unix time the health and goal gauges were last computed",
+        )?;
+        for g in [
+            &goal_followers,
+            &goal_target,
+            &goal_deadline,
+            &analytics_refreshed,
+        ] {
+            registry.register(Box::new(g.clone()))?;
+        }
+        registry.register(Box::new(account_health.clone()))?;
+        registry.register(Box::new(goal_required_daily.clone()))?;
+        registry.register(Box::new(goal_pace_daily.clone()))?;
         registry.register(Box::new(circuit_state.clone()))?;
         registry.register(Box::new(overdue.clone()))?;
         registry.register(Box::new(requests.clone()))?;
@@ -86,6 +137,13 @@ impl Metrics {
             accounts,
             circuit_state,
             overdue,
+            account_health,
+            goal_followers,
+            goal_target,
+            goal_required_daily,
+            goal_pace_daily,
+            goal_deadline,
+            analytics_refreshed,
         })
     }
 

@@ -2,7 +2,12 @@
 //! committee (ranking), operations (account health). The arithmetic is ClickHouse SQL in
 //! `sql/queries/`; these modules pass parameters, check shapes and explain the answers.
 
+pub mod forecast;
+pub mod gauges;
+pub mod goal;
 pub mod health;
+pub mod series;
+pub mod whatif;
 
 use crate::config::Config;
 
@@ -13,6 +18,7 @@ pub struct Settings {
     pub goal: crate::config::GoalConfig,
     pub stale_after_hours: u32,
     pub stalled: health::StalledConfig,
+    pub forecast: forecast::ForecastConfig,
     pub interval_mins: u64,
     /// Platforms the collectors poll (the others arrive by import).
     pub crawled: Vec<String>,
@@ -34,6 +40,7 @@ impl Settings {
             goal: c.goal.clone(),
             stale_after_hours: c.progress.stale_after_hours,
             stalled: c.stalled.clone(),
+            forecast: c.forecast.clone(),
             interval_mins: c.collect.interval_mins.max(1),
             crawled,
         }

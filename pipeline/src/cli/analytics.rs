@@ -53,3 +53,175 @@ pub async fn stalled(ctx: &Session, args: &StalledArgs) -> Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
+
+/// `progress --forecast | --series | --growth`.
+pub async fn progress_analytics(ctx: &Session, args: &super::ProgressArgs) -> Result<ExitCode> {
+    use crate::analytics::{goal, series};
+    let store = ctx.store().await?;
+    migrate::require_current(store.as_ref()).await?;
+    let settings = ctx.analytics();
+    let as_of = args.as_of.unwrap_or_else(crate::time::today);
+    if args.forecast {
+        let report = goal::report(store.as_ref(), &settings, as_of, &args.assume).await?;
+        match args.format {
+            Format::Table => out!("{}", goal::text(&report)),
+            Format::Json => out!("{}\n", serde_json::to_string_pretty(&report)?),
+            // CSV: the methods, one row each (the full report is JSON).
+            Format::Csv => out!("{}", forecast_table(&report.forecast).to_csv()),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.series {
+        let from = args.from.unwrap_or_else(|| as_of - chrono::Days::new(30));
+        let dims = match args.by {
+            None => vec!["matrix"],
+            Some(by) => vec!["matrix", by.dimension()],
+        };
+        let points = series::daily(
+            store.as_ref(),
+            from,
+            as_of,
+            &dims,
+            settings.stale_after_hours,
+        )
+        .await?;
+        out!(
+            "{}",
+            render(
+                args.format,
+                &series::series_table(&points),
+                &serde_json::to_value(&points)?
+            )
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows = series::account_growth(store.as_ref(), as_of, settings.stale_after_hours).await?;
+    out!(
+        "{}",
+        render(
+            args.format,
+            &series::growth_table(&rows),
+            &serde_json::to_value(&rows)?
+        )
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn forecast_table(f: &crate::analytics::forecast::Forecast) -> crate::output::Table {
+    let mut t = crate::output::Table::new(&[
+        "as_of",
+        "method",
+        "current",
+        "goal",
+        "deadline",
+        "required_daily_growth",
+        "pace_7d",
+        "daily_growth",
+        "daily_growth_low",
+        "daily_growth_high",
+        "reach_date",
+        "reach_date_earliest",
+        "reach_date_latest",
+        "at_deadline",
+    ]);
+    let o = |x: Option<f64>| x.map(|v| format!("{v:.1}")).unwrap_or_default();
+    let d = |x: Option<chrono::NaiveDate>| x.map(|v| v.to_string()).unwrap_or_default();
+    for m in &f.methods {
+        t.push(vec![
+            f.as_of.to_string(),
+            m.method.to_string(),
+            f.current.to_string(),
+            f.goal.to_string(),
+            f.deadline.to_string(),
+            o(f.required_daily_growth),
+            o(f.pace_7d),
+            format!("{:.1}", m.daily_growth),
+            format!("{:.1}", m.daily_growth_low),
+            format!("{:.1}", m.daily_growth_high),
+            d(m.reach_date),
+            d(m.reach_date_earliest),
+            d(m.reach_date_latest),
+            m.at_deadline.map(|v| v.to_string()).unwrap_or_default(),
+        ]);
+    }
+    t
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Loopback by default: the API is for the dashboard host, not the internet.
+    #[arg(long, default_value = "127.0.0.1:9465")]
+    pub listen: std::net::SocketAddr,
+    /// Seconds between two computations of the health and goal gauges.
+    #[arg(long, default_value_t = 60)]
+    pub refresh_secs: u64,
+}
+
+/// Recomputes the health and goal gauges every minute until `stop` turns true (or for ever).
+pub fn spawn_refresh(
+    store: std::sync::Arc<dyn crate::store::Store>,
+    settings: std::sync::Arc<crate::analytics::Settings>,
+    metrics: crate::metrics::Metrics,
+    stop: Option<tokio::sync::watch::Receiver<bool>>,
+) {
+    spawn_refresh_every(store, settings, metrics, stop, 60);
+}
+
+fn spawn_refresh_every(
+    store: std::sync::Arc<dyn crate::store::Store>,
+    settings: std::sync::Arc<crate::analytics::Settings>,
+    metrics: crate::metrics::Metrics,
+    mut stop: Option<tokio::sync::watch::Receiver<bool>>,
+    secs: u64,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(secs.max(5)));
+        loop {
+            tick.tick().await;
+            if stop.as_ref().is_some_and(|s| *s.borrow()) {
+                break;
+            }
+            if let Err(e) =
+                crate::analytics::gauges::refresh(store.as_ref(), &settings, &metrics).await
+            {
+                // The refresh timestamp stops moving, which is itself alertable.
+                tracing::warn!(error = %e, "health and goal gauges not refreshed");
+            }
+            if let Some(s) = stop.as_mut() {
+                if *s.borrow() {
+                    break;
+                }
+            }
+        }
+    });
+}
+
+pub async fn serve(ctx: &Session, args: &ServeArgs) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    migrate::require_current(store.as_ref()).await?;
+    let metrics = crate::metrics::Metrics::new()?;
+    let settings = std::sync::Arc::new(ctx.analytics());
+    spawn_refresh_every(
+        store.clone(),
+        settings.clone(),
+        metrics.clone(),
+        None,
+        args.refresh_secs,
+    );
+    let app = crate::http::router(crate::http::AppState {
+        metrics,
+        store: store.clone(),
+        settings,
+    });
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("listening on {}: {e}", args.listen))?;
+    out!(
+        "serving http://{0}/metrics, /healthz, /api/progress, /api/stalled; Ctrl-C stops\n",
+        listener.local_addr()?
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(super::shutdown_signal())
+        .await?;
+    Ok(ExitCode::SUCCESS)
+}

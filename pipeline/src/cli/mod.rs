@@ -54,7 +54,7 @@ pub enum Command {
     Registry(RegistryCommand),
     /// Progress toward the follower goal, as of the end of a day.
     #[command(
-        after_help = "Examples:\n  haoqi progress\n  haoqi progress --by region --as-of 2024-12-31\n  haoqi progress --by account --format csv > accounts.csv"
+        after_help = "Examples:\n  haoqi progress\n  haoqi progress --by region --as-of 2024-12-31\n  haoqi progress --by account --format csv > accounts.csv\n  haoqi progress --forecast\n  haoqi progress --forecast --assume kind=county_assoc,prefecture=652900\n  haoqi progress --series --by tier --from 2024-10-01\n  haoqi progress --growth --format csv"
     )]
     Progress(ProgressArgs),
     /// Poll every active account of the crawlable platforms once and store what comes back.
@@ -99,6 +99,12 @@ pub enum Command {
         after_help = "Examples:\n  haoqi stalled\n  haoqi stalled --days 14\n  haoqi stalled --format csv > stalled.csv"
     )]
     Stalled(analytics::StalledArgs),
+    /// Serve the read-only HTTP API without collecting: /metrics (with the health and goal
+    /// gauges), /healthz, /api/progress, /api/stalled. For a dashboard host beside `haoqi run`.
+    #[command(
+        after_help = "Examples:\n  haoqi serve\n  haoqi serve --listen 0.0.0.0:9465 --refresh-secs 300"
+    )]
+    Serve(analytics::ServeArgs),
     /// Run a read-only SQL query on the store (`{db:Identifier}` is the store's database), to
     /// trace a figure back to its readings.
     #[command(
@@ -240,6 +246,25 @@ pub struct ProgressArgs {
     /// Break the totals down (the matrix row is always first).
     #[arg(long, value_enum)]
     pub by: Option<By>,
+    /// The forecast to the deadline (linear, log-linear and damped trends with ranges), the
+    /// daily growth needed, and each tier's and prefecture's contribution.
+    #[arg(long)]
+    pub forecast: bool,
+    /// With --forecast: assume these accounts reach their targets, e.g.
+    /// `kind=county_assoc,prefecture=652900` (repeatable; keys kind, tier, prefecture, county,
+    /// platform, unit, account).
+    #[arg(long, value_name = "SELECTION", requires = "forecast")]
+    pub assume: Vec<crate::analytics::whatif::Selection>,
+    /// The daily series (carry-forward totals with 1/7/30-day deltas and rates) of the matrix,
+    /// or of each group of --by, from --from.
+    #[arg(long, conflicts_with = "forecast")]
+    pub series: bool,
+    /// First day of --series (default: 30 days before --as-of).
+    #[arg(long, value_name = "DATE", requires = "series")]
+    pub from: Option<NaiveDate>,
+    /// Each account's 1/7/30-day growth (and the certain growth, beyond rounding).
+    #[arg(long, conflicts_with_all = ["forecast", "series"])]
+    pub growth: bool,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
@@ -360,6 +385,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Registry(RegistryCommand::Reference { out }) => registry_reference(&out),
         Command::Progress(args) => progress(&ctx, &args).await,
         Command::Stalled(args) => analytics::stalled(&ctx, &args).await,
+        Command::Serve(args) => analytics::serve(&ctx, &args).await,
         Command::Sql { query, format } => sql_query(&ctx, &query, format).await,
         Command::Collect(args) => collect(&ctx, &args).await,
         Command::Simulate(args) => simulate(&ctx, &args).await,
@@ -509,6 +535,9 @@ fn registry_reference(out: &Path) -> Result<ExitCode> {
 }
 
 async fn progress(ctx: &Session, args: &ProgressArgs) -> Result<ExitCode> {
+    if args.forecast || args.series || args.growth {
+        return analytics::progress_analytics(ctx, args).await;
+    }
     let store = ctx.store().await?;
     migrate::require_current(store.as_ref()).await?;
     let query = ProgressQuery {
@@ -820,15 +849,18 @@ async fn demo(ctx: &Session, args: &DemoArgs) -> Result<ExitCode> {
     if args.no_serve {
         return Ok(ExitCode::SUCCESS);
     }
+    let settings = Arc::new(ctx.analytics());
+    analytics::spawn_refresh(store.clone(), settings.clone(), metrics.clone(), None);
     let app = crate::http::router(crate::http::AppState {
         metrics,
         store: store.clone(),
+        settings,
     });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     outln!(
-        "serving http://{0}/metrics and http://{0}/healthz; Ctrl-C stops",
+        "serving http://{0}/metrics, /healthz, /api/progress, /api/stalled; Ctrl-C stops",
         listener.local_addr()?
     );
     axum::serve(listener, app)
@@ -935,9 +967,17 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
     }
     drop(tx);
 
+    let settings = Arc::new(ctx.analytics());
+    analytics::spawn_refresh(
+        store.clone(),
+        settings.clone(),
+        metrics.clone(),
+        Some(stop_rx.clone()),
+    );
     let app = crate::http::router(crate::http::AppState {
         metrics: metrics.clone(),
         store: store.clone(),
+        settings,
     });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -47,6 +47,8 @@ pub mod queries {
     pub const FOLLOWERS_DAILY: &str = include_str!("../../sql/queries/followers_daily.sql");
     pub const EVENTS_INSERT: &str = include_str!("../../sql/queries/events_insert.sql");
     pub const ACCOUNT_HEALTH: &str = include_str!("../../sql/queries/account_health.sql");
+    pub const SERIES_DAILY: &str = include_str!("../../sql/queries/series_daily.sql");
+    pub const ACCOUNT_GROWTH: &str = include_str!("../../sql/queries/account_growth.sql");
 }
 
 /// A parameter value. The declared type in the SQL decides how it is written.
