@@ -49,8 +49,15 @@ pub async fn backfill(
                 Count::exact(c.followers(d)),
                 Source::Simulated,
             );
-            r.likes = Some(Count::exact(c.likes(d)));
-            r.posts = Some(Count::exact(c.posts(d)));
+            // Only the counters the platform exposes (reference §2–3): Kuaishou has no likes,
+            // WeChat arrives by import with followers alone.
+            use haoqi_collectors::Platform as P;
+            if matches!(a.platform, P::Douyin | P::Bilibili) {
+                r.likes = Some(Count::exact(c.likes(d)));
+            }
+            if matches!(a.platform, P::Douyin | P::Bilibili | P::Kuaishou) {
+                r.posts = Some(Count::exact(c.posts(d)));
+            }
             r.provenance = "haoqi demo backfill".into();
             batch.push(r);
             if batch.len() >= 10_000 {

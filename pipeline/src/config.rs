@@ -25,6 +25,8 @@
 //! flat_days = 7                            # see analytics::health::StalledConfig
 //! [forecast]
 //! window_days = 30                         # see analytics::forecast
+//! [rank]
+//! min_coverage = 0.8                       # see analytics::rank (weights, anomaly thresholds)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -66,6 +68,7 @@ pub struct Config {
     pub collect: CollectConfig,
     pub stalled: crate::analytics::health::StalledConfig,
     pub forecast: crate::analytics::forecast::ForecastConfig,
+    pub rank: crate::analytics::rank::RankConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

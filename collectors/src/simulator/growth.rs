@@ -85,9 +85,11 @@ impl Curve {
         v.round().max(0.0) as u64
     }
 
-    /// Likes grow with followers and time.
+    /// Likes grow with the account's underlying pace and time. They only accumulate, so they
+    /// follow the growth line even for an account that is losing followers.
     pub fn likes(&self, day: f64) -> u64 {
-        self.followers(day) * 7 + (day.max(0.0) * self.rate * 3.0) as u64
+        let d = day.max(0.0);
+        ((self.base + self.rate * d) * 7.0 + d * self.rate * 3.0).round() as u64
     }
 
     pub fn posts(&self, day: f64) -> u64 {

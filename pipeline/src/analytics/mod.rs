@@ -6,6 +6,7 @@ pub mod forecast;
 pub mod gauges;
 pub mod goal;
 pub mod health;
+pub mod rank;
 pub mod series;
 pub mod whatif;
 
@@ -19,6 +20,7 @@ pub struct Settings {
     pub stale_after_hours: u32,
     pub stalled: health::StalledConfig,
     pub forecast: forecast::ForecastConfig,
+    pub rank: rank::RankConfig,
     pub interval_mins: u64,
     /// Platforms the collectors poll (the others arrive by import).
     pub crawled: Vec<String>,
@@ -41,6 +43,7 @@ impl Settings {
             stale_after_hours: c.progress.stale_after_hours,
             stalled: c.stalled.clone(),
             forecast: c.forecast.clone(),
+            rank: c.rank.clone(),
             interval_mins: c.collect.interval_mins.max(1),
             crawled,
         }

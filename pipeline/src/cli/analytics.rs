@@ -225,3 +225,102 @@ pub async fn serve(ctx: &Session, args: &ServeArgs) -> Result<ExitCode> {
         .await?;
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(Args, Debug)]
+pub struct RankArgs {
+    /// First day of the period (Beijing, inclusive).
+    #[arg(long, value_name = "DATE")]
+    pub from: chrono::NaiveDate,
+    /// Last day of the period (Beijing, inclusive).
+    #[arg(long, value_name = "DATE")]
+    pub to: chrono::NaiveDate,
+    /// vertical, horizontal or a kind (society, county_assoc, …); default both tiers, each
+    /// ranked on its own.
+    #[arg(long, value_name = "TIER")]
+    pub tier: Option<crate::analytics::rank::TierFilter>,
+    /// Ranked accounts per group to print or write (ineligible accounts are always all listed).
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// Write the report: .xlsx (the committee's workbook), .csv or .json.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+    /// Printed format when there is no --out.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+pub async fn rank(ctx: &Session, args: &RankArgs) -> Result<ExitCode> {
+    use crate::analytics::rank::{self, table, xlsx, TierFilter};
+    if args.to < args.from {
+        anyhow::bail!("--to {} is before --from {}", args.to, args.from);
+    }
+    let store = ctx.store().await?;
+    migrate::require_current(store.as_ref()).await?;
+    let settings = ctx.analytics();
+    let tier = args.tier.clone().unwrap_or(TierFilter::Both);
+    let data = rank::load(
+        store.as_ref(),
+        args.from,
+        args.to,
+        &settings.rank,
+        &settings.crawled,
+    )
+    .await?;
+    let ranking = rank::rank(&data, args.from, args.to, &tier, &settings.rank, &[]);
+    let Some(out) = &args.out else {
+        let full = table::accounts(&ranking, args.top);
+        match args.format {
+            Format::Table => {
+                out!(
+                    "{} to {} ({}): {} ranked, {} ineligible, {} open anomalies; formula {}\n\n{}",
+                    ranking.from,
+                    ranking.to,
+                    ranking.tier,
+                    ranking.accounts.len(),
+                    ranking.ineligible.len(),
+                    ranking.anomalies.len(),
+                    ranking.formula_version,
+                    table::brief(&ranking, args.top).to_text()
+                );
+            }
+            Format::Csv => out!("{}", full.to_csv()),
+            Format::Json => out!("{}\n", serde_json::to_string_pretty(&ranking)?),
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let ext = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match ext.as_str() {
+        "xlsx" => {
+            let p = crate::progress::ProgressQuery {
+                as_of: args.to,
+                stale_after_hours: settings.stale_after_hours,
+            }
+            .summary(
+                store.as_ref(),
+                settings.goal.followers,
+                settings.goal.deadline,
+            )
+            .await?;
+            xlsx::write(out, &ranking, settings.goal.followers, p.matrix.followers)
+                .map_err(|e| anyhow::anyhow!("writing {}: {e}", out.display()))?;
+        }
+        "csv" => std::fs::write(out, table::accounts(&ranking, args.top).to_csv())?,
+        "json" => std::fs::write(out, serde_json::to_string_pretty(&ranking)? + "\n")?,
+        other => anyhow::bail!(
+            "--out {}: unknown extension {other:?}; use .xlsx, .csv or .json",
+            out.display()
+        ),
+    }
+    out!(
+        "wrote {} ({} ranked, {} ineligible, {} open anomalies)\n",
+        out.display(),
+        ranking.accounts.len(),
+        ranking.ineligible.len(),
+        ranking.anomalies.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -99,6 +99,12 @@ pub enum Command {
         after_help = "Examples:\n  haoqi stalled\n  haoqi stalled --days 14\n  haoqi stalled --format csv > stalled.csv"
     )]
     Stalled(analytics::StalledArgs),
+    /// Rank accounts (and units) for a period with the committee's composite index: every
+    /// input, the score, ineligible accounts with reasons, anomalies; .xlsx/.csv/.json reports.
+    #[command(
+        after_help = "Examples:\n  haoqi rank --from 2024-10-01 --to 2024-12-31\n  haoqi rank --from 2024-10-01 --to 2024-12-31 --tier vertical --out q4-vertical.xlsx\n  haoqi rank --from 2024-10-01 --to 2024-12-31 --tier society --top 10 --out q4.csv"
+    )]
+    Rank(analytics::RankArgs),
     /// Serve the read-only HTTP API without collecting: /metrics (with the health and goal
     /// gauges), /healthz, /api/progress, /api/stalled. For a dashboard host beside `haoqi run`.
     #[command(
@@ -386,6 +392,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Progress(args) => progress(&ctx, &args).await,
         Command::Stalled(args) => analytics::stalled(&ctx, &args).await,
         Command::Serve(args) => analytics::serve(&ctx, &args).await,
+        Command::Rank(args) => analytics::rank(&ctx, &args).await,
         Command::Sql { query, format } => sql_query(&ctx, &query, format).await,
         Command::Collect(args) => collect(&ctx, &args).await,
         Command::Simulate(args) => simulate(&ctx, &args).await,

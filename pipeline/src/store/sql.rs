@@ -49,6 +49,8 @@ pub mod queries {
     pub const ACCOUNT_HEALTH: &str = include_str!("../../sql/queries/account_health.sql");
     pub const SERIES_DAILY: &str = include_str!("../../sql/queries/series_daily.sql");
     pub const ACCOUNT_GROWTH: &str = include_str!("../../sql/queries/account_growth.sql");
+    pub const RANK_INPUTS: &str = include_str!("../../sql/queries/rank_inputs.sql");
+    pub const RANK_ANOMALIES: &str = include_str!("../../sql/queries/rank_anomalies.sql");
 }
 
 /// A parameter value. The declared type in the SQL decides how it is written.
