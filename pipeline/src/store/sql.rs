@@ -32,6 +32,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "collection_events",
         include_str!("../../sql/migrations/0004_collection_events.sql"),
     ),
+    (
+        5,
+        "analytics_views",
+        include_str!("../../sql/migrations/0005_analytics_views.sql"),
+    ),
 ];
 
 /// Named queries (one file each under `sql/queries/`).
