@@ -385,3 +385,112 @@ async fn the_same_period_gives_the_same_bytes_and_a_workbook_a_committee_can_pri
     let has = |name: &str| bytes.windows(name.len()).any(|w| w == name.as_bytes());
     assert!(has("xl/charts/chart1.xml") && has("xl/charts/chart3.xml"));
 }
+
+#[tokio::test]
+async fn a_frozen_ranking_survives_late_imports_and_shows_what_changed() {
+    use haoqi_pipeline::analytics::rank::freeze;
+    use haoqi_pipeline::reading::Batch;
+    use haoqi_pipeline::spool::{Spool, Writer};
+    let store = analytics_store("rank_freeze", &fixture()).await;
+    let config = RankConfig::default();
+    let data = rank::load(store.as_ref(), from(), to(), &config, &crawled())
+        .await
+        .expect("load");
+    let r = rank::rank(&data, from(), to(), &TierFilter::Both, &config, &[]);
+    freeze::freeze(store.as_ref(), "2024-03", &r, &data)
+        .await
+        .expect("freeze");
+    let again = freeze::freeze(store.as_ref(), "2024-03", &r, &data).await;
+    assert!(
+        matches!(again, Err(freeze::FreezeError::Exists(_))),
+        "{again:?}"
+    );
+    assert!(matches!(
+        freeze::load(store.as_ref(), "nope").await,
+        Err(freeze::FreezeError::Missing(_))
+    ));
+
+    // A late import: C1-bl's unit reports 40,000 followers on 31 March — a jump.
+    let late = vec![followers(
+        "C1-bl",
+        Bilibili,
+        "2024-03-31T13:00:00Z",
+        "40000",
+    )];
+    let writer = Writer::new(
+        store.clone(),
+        Spool::open(&engine_dir().join("spool-late")).expect("spool"),
+    );
+    writer
+        .write(&Batch::new(&late, chrono::Utc::now()))
+        .await
+        .expect("write");
+
+    let (frozen, frozen_data) = freeze::load(store.as_ref(), "2024-03").await.expect("load");
+    assert_eq!(frozen, r, "the frozen ranking comes back as it was");
+    assert_eq!(
+        freeze::reproduce(&frozen, &frozen_data),
+        r,
+        "and recomputes from its inputs"
+    );
+
+    let fresh_data = rank::load(store.as_ref(), from(), to(), &config, &crawled())
+        .await
+        .expect("load");
+    let fresh = rank::rank(&fresh_data, from(), to(), &TierFilter::Both, &config, &[]);
+    let d = freeze::diff(&frozen, &fresh);
+    let row = d
+        .rows
+        .iter()
+        .find(|r| r[0] == "C1-bl")
+        .unwrap_or_else(|| panic!("{d:?}"));
+    assert_eq!(d.rows.len(), 1, "{d:?}");
+    assert_eq!((row[2].as_str(), row[3].as_str()), ("4", ""), "{row:?}");
+    assert_eq!((row[6].as_str(), row[7].as_str()), ("3310", "40000"));
+    assert_eq!(row[10], "now ineligible");
+
+    // The flat rows Grafana reads.
+    let n = scalar(
+        store.as_ref(),
+        &format!(
+            "SELECT count() FROM {}.rank_entries WHERE name = '2024-03'",
+            store.database()
+        ),
+    )
+    .await;
+    assert_eq!(n, 12);
+    let n = scalar(
+        store.as_ref(),
+        &format!(
+            "SELECT count() FROM {}.rank_entries WHERE name = '2024-03' AND eligible AND rank = 1",
+            store.database()
+        ),
+    )
+    .await;
+    assert_eq!(n, 2);
+
+    // A reviewer explains U1-dy's jump; the next ranking lets it compete.
+    for a in r.anomalies.iter().filter(|a| a.account_id == "U1-dy") {
+        freeze::resolve(
+            store.as_ref(),
+            &(a.account_id.clone(), a.day, a.kind.clone()),
+            "viral video",
+            "reviewer",
+        )
+        .await
+        .expect("resolve");
+    }
+    let resolved = freeze::resolutions(store.as_ref())
+        .await
+        .expect("resolutions");
+    assert_eq!(resolved.len(), 2);
+    let next = rank::rank(
+        &fresh_data,
+        from(),
+        to(),
+        &TierFilter::Both,
+        &config,
+        &resolved,
+    );
+    assert!(next.accounts.iter().any(|a| a.input.account_id == "U1-dy"));
+}

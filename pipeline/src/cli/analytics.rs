@@ -229,11 +229,35 @@ pub async fn serve(ctx: &Session, args: &ServeArgs) -> Result<ExitCode> {
 #[derive(Args, Debug)]
 pub struct RankArgs {
     /// First day of the period (Beijing, inclusive).
-    #[arg(long, value_name = "DATE")]
-    pub from: chrono::NaiveDate,
+    #[arg(long, value_name = "DATE", required_unless_present_any = ["show", "list", "resolve"])]
+    pub from: Option<chrono::NaiveDate>,
     /// Last day of the period (Beijing, inclusive).
-    #[arg(long, value_name = "DATE")]
-    pub to: chrono::NaiveDate,
+    #[arg(long, value_name = "DATE", required_unless_present_any = ["show", "list", "resolve"])]
+    pub to: Option<chrono::NaiveDate>,
+    /// Store this ranking (inputs, findings, weights, formula version) under NAME, so the
+    /// published list can be reprinted later with --show NAME.
+    #[arg(long, value_name = "NAME")]
+    pub freeze: Option<String>,
+    /// Reprint the ranking frozen under NAME (same formats as a fresh one).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["from", "to", "freeze", "tier"])]
+    pub show: Option<String>,
+    /// With --show: what changed between the frozen ranking and a fresh computation of the same
+    /// period, tier and weights on today's data.
+    #[arg(long, requires = "show")]
+    pub diff: bool,
+    /// List the frozen rankings.
+    #[arg(long, conflicts_with_all = ["from", "to", "show"])]
+    pub list: bool,
+    /// Mark an anomaly as explained so the account may compete again: ACCOUNT:DAY:KIND
+    /// (repeatable; needs --note and --by).
+    #[arg(long, value_name = "FINDING", value_parser = crate::analytics::rank::freeze::parse_finding, requires_all = ["note", "by"], conflicts_with_all = ["from", "to", "show", "list"])]
+    pub resolve: Vec<(String, chrono::NaiveDate, String)>,
+    /// Why the finding is explained (with --resolve).
+    #[arg(long)]
+    pub note: Option<String>,
+    /// Who decided (with --resolve).
+    #[arg(long)]
+    pub by: Option<String>,
     /// vertical, horizontal or a kind (society, county_assoc, …); default both tiers, each
     /// ranked on its own.
     #[arg(long, value_name = "TIER")]
@@ -250,25 +274,103 @@ pub struct RankArgs {
 }
 
 pub async fn rank(ctx: &Session, args: &RankArgs) -> Result<ExitCode> {
-    use crate::analytics::rank::{self, table, xlsx, TierFilter};
-    if args.to < args.from {
-        anyhow::bail!("--to {} is before --from {}", args.to, args.from);
-    }
+    use crate::analytics::rank::{self, freeze, TierFilter};
     let store = ctx.store().await?;
     migrate::require_current(store.as_ref()).await?;
     let settings = ctx.analytics();
+    if args.list {
+        let list = freeze::list(store.as_ref()).await?;
+        let mut t =
+            crate::output::Table::new(&["name", "created", "from", "to", "tier", "formula"]);
+        for f in &list {
+            t.push(vec![
+                f.name.clone(),
+                f.created_at.clone(),
+                f.from_day.to_string(),
+                f.to_day.to_string(),
+                f.tier.clone(),
+                f.formula_version.clone(),
+            ]);
+        }
+        out!("{}", render(args.format, &t, &serde_json::to_value(&list)?));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.resolve.is_empty() {
+        let note = args.note.as_deref().unwrap_or_default();
+        let by = args.by.as_deref().unwrap_or_default();
+        for f in &args.resolve {
+            freeze::resolve(store.as_ref(), f, note, by).await?;
+            out!("resolved {}:{}:{} by {by}: {note}\n", f.0, f.1, f.2);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(name) = &args.show {
+        let (frozen, data) = freeze::load(store.as_ref(), name).await?;
+        if args.diff {
+            let tier = freeze::tier_of(&frozen.tier);
+            let fresh_data = rank::load(
+                store.as_ref(),
+                frozen.from,
+                frozen.to,
+                &frozen.config,
+                &settings.crawled,
+            )
+            .await?;
+            let resolved = freeze::resolutions(store.as_ref()).await?;
+            let fresh = rank::rank(
+                &fresh_data,
+                frozen.from,
+                frozen.to,
+                &tier,
+                &frozen.config,
+                &resolved,
+            );
+            let t = freeze::diff(&frozen, &fresh);
+            if args.format == Format::Table {
+                out!(
+                    "{name} ({} to {}, frozen) against today's data: {} account(s) changed\n\n",
+                    frozen.from,
+                    frozen.to,
+                    t.rows.len()
+                );
+            }
+            out!("{}", render(args.format, &t, &serde_json::json!(t.rows)));
+            return Ok(ExitCode::SUCCESS);
+        }
+        // The frozen inputs still give the frozen ranking: say so if the formula moved on.
+        if freeze::reproduce(&frozen, &data) != frozen {
+            tracing::warn!(name, "recomputing the frozen inputs no longer gives the frozen ranking (formula changed); showing the frozen one");
+        }
+        return emit(ctx, store.as_ref(), &settings, &frozen, args).await;
+    }
+    let (Some(from), Some(to)) = (args.from, args.to) else {
+        anyhow::bail!("--from and --to are required");
+    };
+    if to < from {
+        anyhow::bail!("--to {to} is before --from {from}");
+    }
     let tier = args.tier.clone().unwrap_or(TierFilter::Both);
-    let data = rank::load(
-        store.as_ref(),
-        args.from,
-        args.to,
-        &settings.rank,
-        &settings.crawled,
-    )
-    .await?;
-    let ranking = rank::rank(&data, args.from, args.to, &tier, &settings.rank, &[]);
+    let data = rank::load(store.as_ref(), from, to, &settings.rank, &settings.crawled).await?;
+    let resolved = freeze::resolutions(store.as_ref()).await?;
+    let ranking = rank::rank(&data, from, to, &tier, &settings.rank, &resolved);
+    if let Some(name) = &args.freeze {
+        freeze::freeze(store.as_ref(), name, &ranking, &data).await?;
+        out!("frozen as {name:?}: reprint with haoqi rank --show {name}\n");
+    }
+    emit(ctx, store.as_ref(), &settings, &ranking, args).await
+}
+
+/// Prints the ranking or writes it to --out.
+async fn emit(
+    _ctx: &Session,
+    store: &dyn crate::store::Store,
+    settings: &crate::analytics::Settings,
+    ranking: &crate::analytics::rank::Ranking,
+    args: &RankArgs,
+) -> Result<ExitCode> {
+    use crate::analytics::rank::{table, xlsx};
     let Some(out) = &args.out else {
-        let full = table::accounts(&ranking, args.top);
+        let full = table::accounts(ranking, args.top);
         match args.format {
             Format::Table => {
                 out!(
@@ -280,11 +382,11 @@ pub async fn rank(ctx: &Session, args: &RankArgs) -> Result<ExitCode> {
                     ranking.ineligible.len(),
                     ranking.anomalies.len(),
                     ranking.formula_version,
-                    table::brief(&ranking, args.top).to_text()
+                    table::brief(ranking, args.top).to_text()
                 );
             }
             Format::Csv => out!("{}", full.to_csv()),
-            Format::Json => out!("{}\n", serde_json::to_string_pretty(&ranking)?),
+            Format::Json => out!("{}\n", serde_json::to_string_pretty(ranking)?),
         }
         return Ok(ExitCode::SUCCESS);
     };
@@ -296,20 +398,16 @@ pub async fn rank(ctx: &Session, args: &RankArgs) -> Result<ExitCode> {
     match ext.as_str() {
         "xlsx" => {
             let p = crate::progress::ProgressQuery {
-                as_of: args.to,
+                as_of: ranking.to,
                 stale_after_hours: settings.stale_after_hours,
             }
-            .summary(
-                store.as_ref(),
-                settings.goal.followers,
-                settings.goal.deadline,
-            )
+            .summary(store, settings.goal.followers, settings.goal.deadline)
             .await?;
-            xlsx::write(out, &ranking, settings.goal.followers, p.matrix.followers)
+            xlsx::write(out, ranking, settings.goal.followers, p.matrix.followers)
                 .map_err(|e| anyhow::anyhow!("writing {}: {e}", out.display()))?;
         }
-        "csv" => std::fs::write(out, table::accounts(&ranking, args.top).to_csv())?,
-        "json" => std::fs::write(out, serde_json::to_string_pretty(&ranking)? + "\n")?,
+        "csv" => std::fs::write(out, table::accounts(ranking, args.top).to_csv())?,
+        "json" => std::fs::write(out, serde_json::to_string_pretty(ranking)? + "\n")?,
         other => anyhow::bail!(
             "--out {}: unknown extension {other:?}; use .xlsx, .csv or .json",
             out.display()

@@ -102,7 +102,7 @@ pub enum Command {
     /// Rank accounts (and units) for a period with the committee's composite index: every
     /// input, the score, ineligible accounts with reasons, anomalies; .xlsx/.csv/.json reports.
     #[command(
-        after_help = "Examples:\n  haoqi rank --from 2024-10-01 --to 2024-12-31\n  haoqi rank --from 2024-10-01 --to 2024-12-31 --tier vertical --out q4-vertical.xlsx\n  haoqi rank --from 2024-10-01 --to 2024-12-31 --tier society --top 10 --out q4.csv"
+        after_help = "Examples:\n  haoqi rank --from 2024-10-01 --to 2024-12-31\n  haoqi rank --from 2024-10-01 --to 2024-12-31 --tier vertical --out q4-vertical.xlsx\n  haoqi rank --from 2024-10-01 --to 2024-12-31 --tier society --top 10 --out q4.csv\n  haoqi rank --from 2024-10-01 --to 2024-12-31 --freeze 2024Q4\n  haoqi rank --show 2024Q4 --diff\n  haoqi rank --resolve XJ-C-653127-dy:2024-11-02:jump --note \"viral video\" --by 王审核"
     )]
     Rank(analytics::RankArgs),
     /// Serve the read-only HTTP API without collecting: /metrics (with the health and goal

@@ -37,6 +37,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "analytics_views",
         include_str!("../../sql/migrations/0005_analytics_views.sql"),
     ),
+    (
+        6,
+        "rankings",
+        include_str!("../../sql/migrations/0006_rankings.sql"),
+    ),
 ];
 
 /// Named queries (one file each under `sql/queries/`).

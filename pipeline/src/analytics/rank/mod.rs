@@ -17,6 +17,7 @@
 //! both descending, then the account id ascending.
 
 pub mod anomalies;
+pub mod freeze;
 pub mod table;
 pub mod xlsx;
 

@@ -1,0 +1,426 @@
+//! Freezing a ranking the committee adopted, reprinting it, and what changed since; and the
+//! reviewers' resolutions of anomalies. Tables: `sql/migrations/0006_rankings.sql`.
+
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{rank, table, RankData, Ranking, TierFilter};
+use crate::output::Table;
+use crate::store::sql::{self, Params};
+use crate::store::{query_as, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum FreezeError {
+    #[error("a ranking named {0:?} is already frozen; choose another name")]
+    Exists(String),
+    #[error("no frozen ranking named {0:?} (haoqi rank --list shows them)")]
+    Missing(String),
+    #[error("frozen ranking {name:?} cannot be read: {message}")]
+    Corrupt { name: String, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn q(store: &dyn Store, text: &str) -> Result<String, StoreError> {
+    sql::render(text, &Params::new(store.database()))
+}
+
+#[derive(Debug, Deserialize)]
+struct FrozenRow {
+    ranking_json: String,
+    data_json: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FreezeInfo {
+    pub name: String,
+    pub created_at: String,
+    pub from_day: NaiveDate,
+    pub to_day: NaiveDate,
+    pub tier: String,
+    pub formula_version: String,
+}
+
+pub async fn list(store: &dyn Store) -> Result<Vec<FreezeInfo>, StoreError> {
+    let sql = q(
+        store,
+        "SELECT name, toString(created_at) AS created_at, from_day, to_day, tier, formula_version \
+         FROM {db:Identifier}.rank_freezes FINAL ORDER BY created_at, name",
+    )?;
+    query_as(store, &sql).await
+}
+
+async fn exists(store: &dyn Store, name: &str) -> Result<bool, StoreError> {
+    let sql = format!(
+        "{} WHERE name = {}",
+        q(
+            store,
+            "SELECT count() AS n FROM {db:Identifier}.rank_freezes"
+        )?,
+        sql::quote(name)
+    );
+    let rows = store.query_rows(&sql).await?;
+    Ok(rows
+        .first()
+        .and_then(|r| r.get("n"))
+        .and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
+        .unwrap_or(0)
+        > 0)
+}
+
+fn token(name: &str, part: &str) -> String {
+    hex::encode(Sha256::digest(format!("freeze\0{name}\0{part}").as_bytes()))
+}
+
+/// Stores the ranking with its inputs, findings and configuration under `name`.
+pub async fn freeze(
+    store: &dyn Store,
+    name: &str,
+    ranking: &Ranking,
+    data: &RankData,
+) -> Result<(), FreezeError> {
+    if exists(store, name).await? {
+        return Err(FreezeError::Exists(name.to_string()));
+    }
+    let json = |v: serde_json::Result<String>| {
+        v.map_err(|e| FreezeError::Corrupt {
+            name: name.to_string(),
+            message: e.to_string(),
+        })
+    };
+    let header = serde_json::json!({
+        "name": name,
+        "created_at": crate::time::to_clickhouse(Utc::now()),
+        "from_day": ranking.from.to_string(),
+        "to_day": ranking.to.to_string(),
+        "tier": ranking.tier,
+        "formula_version": ranking.formula_version,
+        "config_json": json(serde_json::to_string(&ranking.config))?,
+        "data_json": json(serde_json::to_string(data))?,
+        "ranking_json": json(serde_json::to_string(ranking))?,
+    });
+    // Entries and findings first: a freeze is visible (by its header) only once complete.
+    let t = table::accounts(ranking, None);
+    let rows: Vec<String> = t
+        .rows
+        .iter()
+        .map(|r| entry_json(name, &t.columns, r, ranking).to_string())
+        .collect();
+    insert(store, "rank_entries", &token(name, "entries"), &rows).await?;
+    let mut findings: Vec<String> = Vec::new();
+    for (a, status) in ranking
+        .anomalies
+        .iter()
+        .map(|a| (a, "open"))
+        .chain(ranking.resolved.iter().map(|a| (a, "resolved")))
+    {
+        findings.push(
+            serde_json::json!({
+                "name": name, "account_id": a.account_id, "day": a.day.to_string(),
+                "kind": a.kind, "value": a.value, "previous": a.previous, "gain": a.gain,
+                "trend": a.trend, "threshold": a.threshold, "engagement_gain": a.engagement_gain,
+                "accounts_same_day": a.accounts_same_day, "status": status, "reason": a.reason(),
+            })
+            .to_string(),
+        );
+    }
+    insert(
+        store,
+        "rank_freeze_anomalies",
+        &token(name, "anomalies"),
+        &findings,
+    )
+    .await?;
+    insert(
+        store,
+        "rank_freezes",
+        &token(name, "header"),
+        &[header.to_string()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The flat row Grafana reads, from the CSV row of [`table::accounts`] (one layout for both).
+fn entry_json(name: &str, cols: &[String], row: &[String], r: &Ranking) -> serde_json::Value {
+    let get = |c: &str| {
+        cols.iter()
+            .position(|x| x == c)
+            .and_then(|i| row.get(i))
+            .map(String::as_str)
+            .unwrap_or("")
+    };
+    let num = |c: &str| -> serde_json::Value {
+        get(c)
+            .parse::<f64>()
+            .ok()
+            .map(serde_json::Value::from)
+            .unwrap_or(serde_json::Value::Null)
+    };
+    let int = |c: &str| -> serde_json::Value {
+        get(c)
+            .parse::<i64>()
+            .ok()
+            .map(serde_json::Value::from)
+            .unwrap_or(serde_json::Value::Null)
+    };
+    let id = get("account_id");
+    let input = r
+        .accounts
+        .iter()
+        .map(|a| &a.input)
+        .chain(r.ineligible.iter().map(|i| &i.input))
+        .find(|i| i.account_id == id);
+    serde_json::json!({
+        "name": name,
+        "grp": get("group"),
+        "rank": int("rank"),
+        "account_id": id,
+        "display_name": get("display_name"),
+        "unit_id": input.map(|i| i.unit_id.clone()).unwrap_or_default(),
+        "unit_name": get("unit"),
+        "kind": get("kind"),
+        "tier": input.map(|i| i.tier.clone()).unwrap_or_default(),
+        "prefecture_name": input.and_then(|i| i.prefecture_name.clone()),
+        "department": input.map(|i| i.department.clone()).unwrap_or_default(),
+        "platform": get("platform"),
+        "followers_end": int("followers_end"),
+        "followers_gained": int("followers_gained"),
+        "views_gained": int("views_gained"),
+        "likes_gained": int("likes_gained"),
+        "posts_gained": int("posts_gained"),
+        "target": int("target"),
+        "completion": num("completion"),
+        "coverage": num("coverage"),
+        "s_followers": num("s_followers"),
+        "s_growth": num("s_growth"),
+        "s_completion": num("s_completion"),
+        "s_views": num("s_views"),
+        "s_likes": num("s_likes"),
+        "s_posts": num("s_posts"),
+        "score": num("score"),
+        "eligible": get("eligible") == "true",
+        "reasons": get("reasons"),
+    })
+}
+
+async fn insert(
+    store: &dyn Store,
+    table: &str,
+    token: &str,
+    rows: &[String],
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO {}.{table} SETTINGS insert_deduplicate = 1, insert_deduplication_token = {} FORMAT JSONEachRow",
+        q(store, "{db:Identifier}")?,
+        sql::quote(token)
+    );
+    store
+        .insert_json_each_row(&sql, rows.join("\n").as_bytes())
+        .await
+}
+
+/// The frozen ranking and the data it was computed from.
+pub async fn load(store: &dyn Store, name: &str) -> Result<(Ranking, RankData), FreezeError> {
+    let sql = format!(
+        "{} WHERE name = {}",
+        q(
+            store,
+            "SELECT ranking_json, data_json FROM {db:Identifier}.rank_freezes FINAL"
+        )?,
+        sql::quote(name)
+    );
+    let rows: Vec<FrozenRow> = query_as(store, &sql).await?;
+    let row = rows
+        .into_iter()
+        .next()
+        .ok_or_else(|| FreezeError::Missing(name.to_string()))?;
+    let corrupt = |e: serde_json::Error| FreezeError::Corrupt {
+        name: name.to_string(),
+        message: e.to_string(),
+    };
+    let ranking: Ranking = serde_json::from_str(&row.ranking_json).map_err(corrupt)?;
+    let data: RankData = serde_json::from_str(&row.data_json).map_err(corrupt)?;
+    Ok((ranking, data))
+}
+
+/// Recomputes the frozen ranking from its frozen inputs and configuration: equal to the frozen
+/// one unless the formula itself changed.
+pub fn reproduce(frozen: &Ranking, data: &RankData) -> Ranking {
+    let tier = tier_of(&frozen.tier);
+    let resolved: Vec<(String, NaiveDate, String)> = frozen
+        .resolved
+        .iter()
+        .map(|a| (a.account_id.clone(), a.day, a.kind.clone()))
+        .collect();
+    rank(
+        data,
+        frozen.from,
+        frozen.to,
+        &tier,
+        &frozen.config,
+        &resolved,
+    )
+}
+
+pub fn tier_of(label: &str) -> TierFilter {
+    label.parse().unwrap_or(TierFilter::Both)
+}
+
+/// What changed between the frozen ranking and a fresh one: per account, rank, score,
+/// eligibility and the inputs behind them.
+pub fn diff(frozen: &Ranking, fresh: &Ranking) -> Table {
+    let mut t = Table::new(&[
+        "account",
+        "group",
+        "frozen rank",
+        "fresh rank",
+        "frozen score",
+        "fresh score",
+        "frozen followers",
+        "fresh followers",
+        "frozen growth",
+        "fresh growth",
+        "change",
+    ]);
+    #[derive(Default, Clone)]
+    struct Side {
+        group: String,
+        rank: Option<u32>,
+        score: Option<f64>,
+        followers: Option<u64>,
+        growth: Option<i64>,
+        eligible: bool,
+    }
+    let sides = |r: &Ranking| {
+        let mut m: std::collections::BTreeMap<String, Side> = Default::default();
+        for a in &r.accounts {
+            m.insert(
+                a.input.account_id.clone(),
+                Side {
+                    group: a.group.clone(),
+                    rank: Some(a.rank),
+                    score: Some(a.score),
+                    followers: a.input.followers_end,
+                    growth: a.input.followers_gained,
+                    eligible: true,
+                },
+            );
+        }
+        for i in &r.ineligible {
+            m.insert(
+                i.input.account_id.clone(),
+                Side {
+                    group: i.group.clone(),
+                    followers: i.input.followers_end,
+                    growth: i.input.followers_gained,
+                    ..Side::default()
+                },
+            );
+        }
+        m
+    };
+    let (a, b) = (sides(frozen), sides(fresh));
+    let ids: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let o = |v: Option<String>| v.unwrap_or_default();
+    for id in ids {
+        let (x, y) = (a.get(id).cloned(), b.get(id).cloned());
+        let change = match (&x, &y) {
+            (None, Some(_)) => "new account".to_string(),
+            (Some(_), None) => "no longer active".to_string(),
+            (Some(x), Some(y)) if x.eligible && !y.eligible => "now ineligible".into(),
+            (Some(x), Some(y)) if !x.eligible && y.eligible => "now eligible".into(),
+            (Some(x), Some(y))
+                if x.rank == y.rank
+                    && x.score == y.score
+                    && x.followers == y.followers
+                    && x.growth == y.growth =>
+            {
+                continue
+            }
+            (Some(x), Some(y)) if x.rank != y.rank => "rank moved".into(),
+            _ => "inputs changed".into(),
+        };
+        let x = x.unwrap_or_default();
+        let y = y.unwrap_or_default();
+        t.push(vec![
+            id.clone(),
+            if y.group.is_empty() { x.group } else { y.group },
+            o(x.rank.map(|v| v.to_string())),
+            o(y.rank.map(|v| v.to_string())),
+            o(x.score.map(|v| format!("{v:.2}"))),
+            o(y.score.map(|v| format!("{v:.2}"))),
+            o(x.followers.map(|v| v.to_string())),
+            o(y.followers.map(|v| v.to_string())),
+            o(x.growth.map(|v| v.to_string())),
+            o(y.growth.map(|v| v.to_string())),
+            change,
+        ]);
+    }
+    t
+}
+
+#[derive(Debug, Deserialize)]
+struct Resolution {
+    account_id: String,
+    day: NaiveDate,
+    kind: String,
+}
+
+/// The findings reviewers have resolved.
+pub async fn resolutions(
+    store: &dyn Store,
+) -> Result<Vec<(String, NaiveDate, String)>, StoreError> {
+    let sql = q(
+        store,
+        "SELECT account_id, day, toString(kind) AS kind FROM {db:Identifier}.anomaly_resolutions FINAL",
+    )?;
+    let rows: Vec<Resolution> = query_as(store, &sql).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.account_id, r.day, r.kind))
+        .collect())
+}
+
+/// Records that a reviewer has explained a finding.
+pub async fn resolve(
+    store: &dyn Store,
+    finding: &(String, NaiveDate, String),
+    note: &str,
+    reviewer: &str,
+) -> Result<(), StoreError> {
+    let row = serde_json::json!({
+        "account_id": finding.0, "day": finding.1.to_string(), "kind": finding.2,
+        "note": note, "reviewer": reviewer, "at": crate::time::to_clickhouse(Utc::now()),
+    })
+    .to_string();
+    let sql = format!(
+        "INSERT INTO {}.anomaly_resolutions FORMAT JSONEachRow",
+        q(store, "{db:Identifier}")?
+    );
+    store.insert_json_each_row(&sql, row.as_bytes()).await
+}
+
+/// Parses `ACCOUNT:DAY:KIND`.
+pub fn parse_finding(s: &str) -> Result<(String, NaiveDate, String), String> {
+    let mut parts = s.splitn(3, ':');
+    let (Some(a), Some(d), Some(k)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(format!(
+            "{s:?}: expected ACCOUNT:DAY:KIND, e.g. U1-dy:2024-03-15:jump"
+        ));
+    };
+    let day = d
+        .parse()
+        .map_err(|e| format!("{s:?}: day {d:?} is not a date: {e}"))?;
+    if a.is_empty() || k.is_empty() {
+        return Err(format!("{s:?}: expected ACCOUNT:DAY:KIND"));
+    }
+    Ok((a.to_string(), day, k.to_string()))
+}
