@@ -150,8 +150,49 @@ fn progress(c: &mut Criterion) {
                     .expect("progress")
             })
         });
+        if accounts == 3_000 {
+            analytics(&mut g, &rt, store.as_ref());
+        }
     }
     g.finish();
+}
+
+/// On the same year of hourly readings for 3,000 accounts: ranking a quarter end to end
+/// (inputs, findings, scores, the XLSX workbook) and the stalled-account query.
+fn analytics(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    rt: &tokio::runtime::Runtime,
+    store: &dyn Store,
+) {
+    use haoqi_pipeline::analytics::health::{HealthQuery, StalledConfig};
+    use haoqi_pipeline::analytics::rank::{self, RankConfig, TierFilter};
+    let from = NaiveDate::from_ymd_opt(2024, 10, 1).expect("date");
+    let to = NaiveDate::from_ymd_opt(2024, 12, 31).expect("date");
+    let crawled = vec!["douyin".to_string()];
+    let config = RankConfig::default();
+    let out = engine_dir().join("bench-rank.xlsx");
+    let once = || {
+        let data = rt
+            .block_on(rank::load(store, from, to, &config, &crawled))
+            .expect("rank inputs");
+        let r = rank::rank(&data, from, to, &TierFilter::Both, &config, &[]);
+        rank::xlsx::write(&out, &r, 20_000_000, 0).expect("xlsx");
+        r
+    };
+    let r = once();
+    assert_eq!(r.accounts.len() + r.ineligible.len(), 3_000);
+    g.bench_function("rank/quarter_3000_accounts_with_xlsx", |b| b.iter(once));
+    let health = HealthQuery {
+        now: "2024-12-31T12:00:00Z".parse().expect("time"),
+        config: StalledConfig::default(),
+        interval_mins: 60,
+        crawled,
+    };
+    let rows = rt.block_on(health.run(store)).expect("health");
+    assert_eq!(rows.len(), 3_000);
+    g.bench_function("stalled/3000_accounts", |b| {
+        b.iter(|| rt.block_on(health.run(store)).expect("health"))
+    });
 }
 
 criterion_group!(benches, insert, progress);
