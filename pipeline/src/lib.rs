@@ -10,6 +10,7 @@ pub mod config;
 pub mod count;
 pub mod dimensions;
 pub mod http;
+pub mod import;
 pub mod metrics;
 pub mod output;
 pub mod parse;

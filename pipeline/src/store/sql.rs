@@ -42,6 +42,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "rankings",
         include_str!("../../sql/migrations/0006_rankings.sql"),
     ),
+    (
+        7,
+        "imports",
+        include_str!("../../sql/migrations/0007_imports.sql"),
+    ),
 ];
 
 /// Named queries (one file each under `sql/queries/`).

@@ -1,0 +1,3 @@
+-- A column mapping saved by name; a later save of the same name replaces it.
+INSERT INTO {db:Identifier}.import_mappings
+FORMAT JSONEachRow
