@@ -47,7 +47,9 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Create or upgrade the store's schema, load the registry, replay the spool.
-    #[command(after_help = "Example:\n  haoqi init\n  haoqi --store embedded:/var/lib/haoqi init")]
+    #[command(
+        after_help = "Examples:\n  haoqi init\n  haoqi --store embedded:/var/lib/haoqi init\n  haoqi init --print --cluster haoqi_cluster --database haoqi > cluster.sql"
+    )]
     Init(InitArgs),
     /// Check, load or regenerate the registry of units and accounts.
     #[command(subcommand)]
@@ -129,6 +131,16 @@ pub struct InitArgs {
     /// Only apply migrations; do not load the registry.
     #[arg(long)]
     pub no_registry: bool,
+    /// With --print: the schema for this ClickHouse cluster (replicated, sharded by account),
+    /// generated from the same migrations.
+    #[arg(long, value_name = "CLUSTER", requires = "print")]
+    pub cluster: Option<String>,
+    /// Print the schema instead of applying it (to run with clickhouse-client).
+    #[arg(long)]
+    pub print: bool,
+    /// The database name used with --print (default: the store's).
+    #[arg(long, value_name = "NAME", requires = "print")]
+    pub database: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -407,6 +419,22 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 async fn init(ctx: &Session, args: &InitArgs) -> Result<ExitCode> {
+    if args.print {
+        // Printing needs no store: the schema is the binary's own.
+        let db = args
+            .database
+            .clone()
+            .unwrap_or_else(|| ctx.location.database().to_string());
+        let text = match &args.cluster {
+            Some(c) => store::cluster::script(c, &db)?,
+            None => store::cluster::single_node(&db)?
+                .iter()
+                .map(|s| format!("{s};\n\n"))
+                .collect(),
+        };
+        out!("{text}");
+        return Ok(ExitCode::SUCCESS);
+    }
     let store = ctx.store().await?;
     let report = migrate::migrate(store.as_ref()).await?;
     outln!(

@@ -64,6 +64,16 @@ impl Default for StoreLocation {
     }
 }
 
+impl StoreLocation {
+    /// The database the store works in.
+    pub fn database(&self) -> &str {
+        match self {
+            StoreLocation::Embedded { database, .. } => database,
+            StoreLocation::Server(s) => &s.database,
+        }
+    }
+}
+
 impl fmt::Display for StoreLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -7,6 +7,7 @@
 //! --store http://haoqi@ch.example:8123/haoqi   (password from HAOQI_CLICKHOUSE_PASSWORD)
 //! ```
 
+pub mod cluster;
 pub mod embedded;
 pub mod location;
 pub mod migrate;
