@@ -124,6 +124,14 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Import follower counts from filled-in statistics tables and back-office exports.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
+    /// Write a blank workbook to fill in: the readings statistics table or the registry sheet.
+    #[command(
+        after_help = "Examples:\n  haoqi template readings --out 关注情况统计表.xlsx\n  haoqi template readings --platform wechat_channels --out 视频号统计表.xlsx\n  haoqi template registry --out 登记表.xlsx"
+    )]
+    Template(import::TemplateArgs),
 }
 
 #[derive(Args, Debug)]
@@ -162,6 +170,15 @@ pub enum RegistryCommand {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// Replace the registry's units and accounts with a spreadsheet's (CSV or XLSX), after
+    /// checking it with the rules of `registry check` and showing the differences.
+    #[command(
+        after_help = "Examples:\n  haoqi --registry ./my-registry registry import 登记表.xlsx --dry-run\n  haoqi --registry ./my-registry registry import 登记表.xlsx\n  haoqi registry import new-accounts.csv --partial --out ./my-registry"
+    )]
+    Import(import::RegistryImportArgs),
+    /// Write the registry's units and accounts as a workbook to edit and import back.
+    #[command(after_help = "Example:\n  haoqi registry export --out 登记表.xlsx")]
+    Export(import::RegistryExportArgs),
 }
 
 #[derive(Args, Debug)]
@@ -314,6 +331,7 @@ macro_rules! outln {
 }
 
 mod analytics;
+mod import;
 
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
@@ -401,6 +419,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Registry(RegistryCommand::Check { format }) => registry_check(&ctx, format),
         Command::Registry(RegistryCommand::Load) => registry_load(&ctx).await,
         Command::Registry(RegistryCommand::Reference { out }) => registry_reference(&out),
+        Command::Registry(RegistryCommand::Import(args)) => {
+            import::registry_import(&ctx, &args).await
+        }
+        Command::Registry(RegistryCommand::Export(args)) => import::registry_export(&ctx, &args),
+        Command::Import(cmd) => import::import(&ctx, &cmd).await,
+        Command::Template(args) => import::template(&ctx, &args),
         Command::Progress(args) => progress(&ctx, &args).await,
         Command::Stalled(args) => analytics::stalled(&ctx, &args).await,
         Command::Serve(args) => analytics::serve(&ctx, &args).await,

@@ -450,13 +450,24 @@ impl<'r> Matcher<'r> {
                     with_accounts.push((*u, accounts));
                 }
             }
+            // 克拉玛依科协 fits the city's and the district's association; the city's account
+            // is named so.
+            if with_accounts.len() > 1 {
+                if let Some(index) = self.named_among(unit, &with_accounts) {
+                    return self.settle(
+                        vec![index],
+                        MatchedBy::AccountName,
+                        &format!("name {unit:?}{pname}"),
+                    );
+                }
+            }
             return match with_accounts.as_slice() {
                 [] if units.len() == 1 => Match::Unmatched {
                     reason: format!(
                         "unit {} ({}) has no {platform} account in the registry",
                         self.registry.units[units[0]].name, self.registry.units[units[0]].unit_id
                     ),
-                    candidates: vec![self.unit_candidate(units[0])],
+                    candidates: Vec::new(),
                 },
                 [] => Match::Ambiguous {
                     reason: format!(
@@ -485,6 +496,20 @@ impl<'r> Matcher<'r> {
         Match::Unmatched {
             reason: "the row names no account or unit".into(),
             candidates: Vec::new(),
+        }
+    }
+
+    /// The one account, among the units' accounts, whose own name is `name`.
+    fn named_among(&self, name: &str, units: &[(usize, Vec<usize>)]) -> Option<usize> {
+        let named = self.by_account_name.get(&normalise(name))?;
+        let hits: Vec<usize> = units
+            .iter()
+            .flat_map(|(_, a)| a.iter().copied())
+            .filter(|i| named.contains(i))
+            .collect();
+        match hits.as_slice() {
+            [one] => Some(*one),
+            _ => None,
         }
     }
 

@@ -16,6 +16,8 @@
 //! - [`store`] records imports by file hash and saved column mappings.
 
 pub mod fields;
+#[cfg(test)]
+mod fixtures;
 pub mod matching;
 pub mod readings;
 pub mod registry_import;
@@ -29,6 +31,9 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub use fields::{Field, Mapping};
+/// The progress bar [`readings::plan`] advances (re-exported so callers need not name
+/// indicatif).
+pub use indicatif::ProgressBar;
 pub use table::{Grid, TableError};
 
 /// Why an import could not go ahead. Problems in single rows are not errors of this kind: they
@@ -57,8 +62,9 @@ pub enum ImportError {
     UnknownMapping { name: String, known: Vec<String> },
     #[error("a saved mapping is damaged: {0}")]
     BadMapping(String),
-    /// The plan has problems or unmatched rows; nothing was written.
-    #[error("nothing was imported: {0}")]
+    /// The plan has problems or unmatched rows (or the file was imported before); nothing was
+    /// written. The message says why.
+    #[error("{0}")]
     Refused(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),

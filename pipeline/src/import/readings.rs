@@ -1055,7 +1055,7 @@ pub async fn apply(
     writer: &Writer,
 ) -> Result<Applied, ImportError> {
     if let Some(why) = plan.blocker() {
-        return Err(ImportError::Refused(why));
+        return Err(ImportError::Refused(format!("nothing was imported: {why}")));
     }
     let readings = plan.readings();
     let batch = Batch::new(&readings, Utc::now());

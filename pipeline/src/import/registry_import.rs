@@ -75,7 +75,11 @@ impl RegField {
     }
 
     pub fn chinese(self) -> &'static str {
-        self.synonyms()[0]
+        match self {
+            RegField::AccountId => "账号编号",
+            RegField::PlatformId => "平台账号ID",
+            _ => self.synonyms()[0],
+        }
     }
 
     pub fn english(self) -> &'static str {
