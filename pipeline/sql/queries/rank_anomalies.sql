@@ -1,8 +1,9 @@
 -- What the committee must see before it awards anything, for accounts active at the end of
 -- {to_day}, on days {from_day}..{to_day}. Each row is one finding with the numbers behind it:
 --   jump         a one-day followers gain above {jump_min} and above {jump_factor} × the
---                account's own trend (the median daily gain of its previous {trend_days}
---                readings; a flat or falling trend counts as 0): suspected purchased followers
+--                account's own trend (its mean daily gain over the previous {trend_days}
+--                reading days; a flat or falling trend counts as 0): suspected purchased
+--                followers. ({trend_rows} = {trend_days} + 1, the window's reach.)
 --   jump_without_engagement  such a jump on a day when likes and views (where the platform
 --                exposes them) together grew by less than {engagement_ratio} × the followers gain
 --   drop         a certain one-day loss (upper bound now vs lower bound before) above
@@ -48,10 +49,17 @@ WITH
                lagInFrame(if(has_l, toNullable(lv), NULL), 1, NULL) OVER w AS prev_lv,
                lagInFrame(if(has_l, toNullable(llo), NULL), 1, NULL) OVER w AS prev_llo,
                lagInFrame(if(has_v, toNullable(vv), NULL), 1, NULL) OVER w AS prev_vv,
-               lagInFrame(if(has_v, toNullable(vlo), NULL), 1, NULL) OVER w AS prev_vlo
+               lagInFrame(if(has_v, toNullable(vlo), NULL), 1, NULL) OVER w AS prev_vlo,
+               -- The trend: the mean daily gain over the previous {trend_days} reading days.
+               lagInFrame(toNullable(fv), {trend_rows:UInt32}, NULL) OVER wt AS base_fv,
+               lagInFrame(toNullable(day), {trend_rows:UInt32}, NULL) OVER wt AS base_day,
+               first_value(fv) OVER wt AS first_fv,
+               first_value(day) OVER wt AS first_day
         FROM d
         INNER JOIN ap ON ap.account_id = d.account_id
-        WINDOW w AS (PARTITION BY d.account_id ORDER BY day ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
+        WINDOW w AS (PARTITION BY d.account_id ORDER BY day ROWS BETWEEN 1 PRECEDING AND CURRENT ROW),
+               wt AS (PARTITION BY d.account_id ORDER BY day
+                      ROWS BETWEEN {trend_rows:UInt32} PRECEDING AND CURRENT ROW)
     ),
     gains AS (
         SELECT *,
@@ -65,20 +73,28 @@ WITH
     ),
     trended AS (
         SELECT *,
-               greatest(ifNull(median(gpd) OVER (
-                   PARTITION BY account_id ORDER BY day
-                   ROWS BETWEEN {trend_days:UInt32} PRECEDING AND 1 PRECEDING), 0), 0) AS f_trend,
+               -- From the reading {trend_days} reading days before the previous one (or the first
+               -- in the window) to the previous one; flat or falling counts as 0.
+               greatest(if(prev_day > ifNull(base_day, first_day),
+                           (toInt64(prev_fv) - toInt64(ifNull(base_fv, first_fv)))
+                             / dateDiff('day', ifNull(base_day, first_day), prev_day),
+                           0), 0) AS f_trend,
                greatest(toFloat64({jump_min:UInt64}), {jump_factor:Float64} * f_trend) AS jump_threshold,
                day >= {from_day:Date} AND gpd > jump_threshold AND flo > prev_fv AS is_jump,
                greatest(toFloat64({drop_min:UInt64}), {drop_share:Float64} * prev_fv) AS drop_threshold
         FROM gains
     ),
     flagged AS (
+        -- Only rows with a finding go on: the cluster counts need jumps alone.
         SELECT *,
                countIf(is_jump) OVER (PARTITION BY unit_id, day) AS unit_jumps,
                countIf(is_jump) OVER (PARTITION BY prefecture_code, day) AS prefecture_jumps
         FROM trended
         WHERE day >= {from_day:Date}
+          AND (is_jump
+               OR toInt64(prev_flo) - toInt64(fhi) > drop_threshold
+               OR (has_l AND prev_llo IS NOT NULL AND lhi < prev_llo)
+               OR (has_v AND prev_vlo IS NOT NULL AND vhi < prev_vlo))
     )
 SELECT account_id, day, kind,
        toUInt64(multiIf(kind = 'backwards_likes', lv, kind = 'backwards_views', vv, fv)) AS value,

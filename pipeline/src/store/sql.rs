@@ -47,6 +47,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "imports",
         include_str!("../../sql/migrations/0007_imports.sql"),
     ),
+    (
+        8,
+        "faster_views",
+        include_str!("../../sql/migrations/0008_faster_views.sql"),
+    ),
 ];
 
 /// Named queries (one file each under `sql/queries/`).

@@ -13,7 +13,7 @@ use crate::store::{query_as, Store, StoreError};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AnomalyConfig {
-    /// The trend is the median daily gain of this many previous reading days.
+    /// The trend is the mean daily gain over this many previous reading days.
     pub trend_days: u32,
     /// A jump exceeds this multiple of the trend ...
     pub jump_factor: f64,
@@ -115,7 +115,8 @@ pub async fn find(
     let params = Params::new(store.database())
         .set("from_day", from.to_string())
         .set("to_day", to.to_string())
-        .set("trend_days", u64::from(c.trend_days))
+        .set("trend_days", u64::from(c.trend_days.max(1)))
+        .set("trend_rows", u64::from(c.trend_days.max(1)) + 1)
         .set("jump_factor", c.jump_factor)
         .set("jump_min", c.jump_min)
         .set("engagement_ratio", c.engagement_ratio)

@@ -455,7 +455,7 @@ pub fn method_text(r: &Ranking) -> Vec<String> {
         String::new(),
         "四、异常 Anomalies".into(),
         format!(
-            "粉丝单日激增 jump: 单日增长 > {} 且 > {} × 本账号前 {} 个读数日的日增长中位数 (a one-day gain above {} and above {} × the median daily gain of the previous {} reading days)。",
+            "粉丝单日激增 jump: 单日增长 > {} 且 > {} × 本账号前 {} 个读数日的平均日增长 (a one-day gain above {} and above {} × the account's mean daily gain over the previous {} reading days)。",
             a.jump_min, a.jump_factor, a.trend_days, a.jump_min, a.jump_factor, a.trend_days
         ),
         format!(
