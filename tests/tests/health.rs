@@ -264,3 +264,38 @@ async fn thresholds_come_from_the_configuration() {
     assert_eq!(state("S2-bl").as_deref(), Some("flat"));
     assert_eq!(state("S2-dy").as_deref(), Some("growing"));
 }
+
+#[tokio::test]
+async fn health_counts_are_gauges_with_zeros_for_every_state() {
+    use haoqi_pipeline::analytics::{gauges, Settings};
+    let store = analytics_store("health_gauges", &fixture()).await;
+    events(store.as_ref()).await;
+    let metrics = haoqi_pipeline::metrics::Metrics::new().expect("metrics");
+    let settings = Settings::from_config(&Default::default());
+    gauges::refresh(store.as_ref(), &settings, &metrics)
+        .await
+        .expect("refresh");
+    let text = metrics.render();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("haoqi_account_health{"))
+        .collect();
+    // Every state for every (platform, kind, prefecture, department) the registry has.
+    // Twelve accounts, ten distinct (platform, kind, prefecture, department): C1-dy/C2-dy and
+    // S1-dy/S2-dy share theirs.
+    let combos = 10;
+    assert_eq!(lines.len(), combos * health::STATES.len(), "{text}");
+    let total: f64 = lines
+        .iter()
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(total, 12.0, "each active account counted once");
+    // Judged now (the fixture's last day was nine days ago), S1-ks is still gone.
+    assert!(
+        text.contains("haoqi_account_health{department=\"学会学术部\",kind=\"society\",platform=\"kuaishou\",prefecture=\"\",state=\"gone\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("state=\"growing\"} 0"));
+    assert!(text.contains("haoqi_goal_target_followers 20000000"));
+    assert!(text.contains("haoqi_analytics_last_refresh_timestamp_seconds"));
+}
