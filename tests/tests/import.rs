@@ -560,6 +560,35 @@ async fn an_official_accounts_user_growth_export_with_account() {
     assert!(stored[5]["flags"].to_string().contains("import_suspicious"));
 }
 
+/// A legacy .xls export (made by `tests/fixtures/import/make_xls.py` with xlwt).
+#[tokio::test]
+async fn an_xls_user_growth_export_with_a_merged_title() {
+    let e = env("imp_xls", reference()).await;
+    let opts = Options {
+        account: Some("gh_5a98848436f2".into()),
+        today: NaiveDate::from_ymd_opt(2026, 1, 1),
+        ..Options::default()
+    };
+    let (plan, applied) = e.import("user-growth.xls", &opts).await;
+    assert_eq!(applied.expect("import"), 5, "{:?}", messages(&plan));
+    assert_eq!(plan.header_row, 2);
+    assert_eq!(plan.sheet.as_deref(), Some("用户增长"));
+    assert_eq!(plan.skipped.get("total").map(Vec::len), Some(1));
+    assert!(
+        plan.rows.iter().all(|r| r.warnings.is_empty()),
+        "a consistent export"
+    );
+    let stored = e.stored().await;
+    let got: Vec<(&str, Option<u64>)> = stored
+        .iter()
+        .map(|r| (r["at"].as_str().unwrap_or_default(), num(&r["followers"])))
+        .collect();
+    assert_eq!(got.len(), 5);
+    assert_eq!(got[0], ("2024-03-01 15:59:59.000", Some(45_033)));
+    assert_eq!(got[4], ("2024-03-05 15:59:59.000", Some(45_213)));
+    assert!(stored.iter().all(|r| r["account_id"] == "XJ-P-650200-gzh"));
+}
+
 #[tokio::test]
 async fn a_channels_follower_export_matches_by_channels_id() {
     let e = env("imp_channels", reference()).await;

@@ -80,8 +80,9 @@ pub struct RegistryImportArgs {
     /// The spreadsheet: CSV or XLSX in the layout of `haoqi registry export`.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// The registry directory to write (default: --registry / registry.dir). The current
-    /// registry (or the built-in reference) is the starting point.
+    /// The registry directory to write (default: --registry / registry.dir). The registry
+    /// already there is the starting point; a new directory starts from the session's registry
+    /// (--registry, or the built-in reference).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Only add and change what the file lists (default: the file is the whole list, and
@@ -160,7 +161,15 @@ fn status_note(r: &readings::RowPlan) -> String {
         )),
         RowStatus::Duplicate { of_row } => parts.push(format!("same as row {of_row}")),
         RowStatus::AlreadyStored { provenance } => {
-            parts.push(format!("already in the store ({provenance})"))
+            // sha256:<64 hex> row N → sha256:<12 hex>… row N
+            let short = match provenance.strip_prefix("sha256:") {
+                Some(rest) if rest.len() > 12 => {
+                    let (hash, row) = rest.split_once(' ').unwrap_or((rest, ""));
+                    format!("sha256:{}… {row}", &hash[..12.min(hash.len())])
+                }
+                _ => provenance.clone(),
+            };
+            parts.push(format!("already in the store ({short})"))
         }
         RowStatus::Unmatched {
             reason,
@@ -215,7 +224,7 @@ fn rows_table(plan: &ReadingsPlan, only_exceptions: bool) -> Table {
     t
 }
 
-fn summary_line(plan: &ReadingsPlan, imported: usize) -> String {
+fn summary_line(plan: &ReadingsPlan, imported: usize, verb: &str) -> String {
     let s = plan.summary(imported);
     let skipped: Vec<String> = s
         .skipped
@@ -223,7 +232,7 @@ fn summary_line(plan: &ReadingsPlan, imported: usize) -> String {
         .map(|(why, n)| format!("{n} {}", why.replace('_', " ")))
         .collect();
     format!(
-        "{} row(s) read, {} imported{}{}",
+        "{} row(s) read, {} {verb}{}{}",
         s.rows_read,
         s.imported,
         if skipped.is_empty() {
@@ -356,7 +365,8 @@ async fn import_readings(ctx: &Session, args: &ReadingsArgs) -> Result<ExitCode>
     bar.finish_and_clear();
     readings::compare_with_store(&mut plan, store.as_ref()).await?;
     let blocker = plan.blocker();
-    if args.format == Format::Table {
+    // A file imported before: say so without listing it again (a dry run still lists it).
+    if args.format == Format::Table && (plan.imported_before.is_none() || args.dry_run) {
         print_plan(&plan, args.dry_run);
     }
     if let Some(prev) = &plan.imported_before {
@@ -380,7 +390,7 @@ async fn import_readings(ctx: &Session, args: &ReadingsArgs) -> Result<ExitCode>
             None => format!(
                 "dry run: would import {} reading(s); nothing was changed. {}",
                 plan.count("ready"),
-                summary_line(&plan, plan.count("ready"))
+                summary_line(&plan, plan.count("ready"), "to import")
             ),
         };
         emit(args.format, &plan, None, &msg)?;
@@ -412,7 +422,7 @@ async fn import_readings(ctx: &Session, args: &ReadingsArgs) -> Result<ExitCode>
         "imported {} reading(s) as one batch (source import, provenance sha256:{}… row N). {}",
         applied.readings,
         &plan.sha256[..12.min(plan.sha256.len())],
-        summary_line(&plan, applied.readings)
+        summary_line(&plan, applied.readings, "imported")
     );
     if let Some(s) = &applied.spooled {
         msg.push_str(&format!(
@@ -517,13 +527,19 @@ fn changes_text(c: &registry_import::FieldChanges) -> String {
 }
 
 pub async fn registry_import(ctx: &Session, args: &RegistryImportArgs) -> Result<ExitCode> {
-    let current = ctx.registry()?;
     let Some(dir) = args.out.clone().or(ctx.registry_dir.clone()) else {
         anyhow::bail!(
             "registry import writes a registry directory, and the built-in reference cannot be \
              changed: pass --out DIR (a new or existing registry directory) or --registry DIR; \
              `haoqi registry reference --out DIR` starts one"
         );
+    };
+    // The registry being changed: the one already in the directory written to, else the
+    // session's (its --registry directory or the built-in reference).
+    let current = if dir.join(crate::registry::UNITS_FILE).exists() {
+        Registry::load_dir(&dir)?
+    } else {
+        ctx.registry()?
     };
     let source = SourceFile::read(&args.file, args.sheet.as_deref())?;
     let plan = registry_import::plan(&source, &current, &ctx.config.targets, args.partial)?;
