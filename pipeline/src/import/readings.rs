@@ -1096,3 +1096,138 @@ pub async fn apply(
 pub fn read_source(path: &Path, sheet: Option<&str>) -> Result<SourceFile, ImportError> {
     SourceFile::read(path, sheet)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_of(text: &str, opts: &Options) -> Result<ReadingsPlan, ImportError> {
+        let registry = Registry::reference().expect("reference");
+        let src = SourceFile::from_bytes(Path::new("t.csv"), text.as_bytes(), None)?;
+        plan(&src, &registry, opts, &indicatif::ProgressBar::hidden())
+    }
+
+    fn gzh() -> Options {
+        Options {
+            platform: Some(Platform::WechatOfficial),
+            today: NaiveDate::from_ymd_opt(2026, 1, 1),
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn preamble_gives_the_day_and_reporter_and_non_data_rows_are_skipped() {
+        let p = plan_of(
+            "统计表,,\n填报单位：,新疆科协,\n填报人：王五,,\n填报时间：2024/3/5,,\n序号,单位名称,关注人数（人）\n\
+             示例,乌鲁木齐市科协,100\n1,乌鲁木齐市科协,120\n2,,\n,,\n序号,单位名称,关注人数\n合计,,120\n注：无,,\n",
+            &gzh(),
+        )
+        .unwrap();
+        assert_eq!(p.header_row, 5);
+        assert_eq!(p.default_day, NaiveDate::from_ymd_opt(2024, 3, 5));
+        assert_eq!(
+            p.reporter.as_deref(),
+            Some("王五"),
+            "填报人 before 填报单位"
+        );
+        assert_eq!(p.rows.len(), 1);
+        assert_eq!(p.rows[0].row, 7);
+        for (why, row) in [
+            ("example", 6),
+            ("blank", 8),
+            ("header", 10),
+            ("total", 11),
+            ("note", 12),
+        ] {
+            assert!(
+                p.skipped.get(why).is_some_and(|r| r.contains(&row)),
+                "{why}: {:?}",
+                p.skipped
+            );
+        }
+        assert!(p.blocker().is_none());
+        let r = &p.readings()[0];
+        assert_eq!(r.source, Source::Import);
+        assert_eq!(r.provenance, format!("sha256:{} row 7", p.sha256));
+        assert_eq!(r.flags, vec!["reporter=王五".to_string()]);
+    }
+
+    #[test]
+    fn layout_errors_say_what_to_do() {
+        let e = plan_of("单位名称,备注\n乌鲁木齐市科协,x\n", &gzh()).unwrap_err();
+        assert!(e.to_string().contains("no follower-count column"), "{e}");
+        let e = plan_of("关注人数,日期\n1,2024-03-05\n", &gzh()).unwrap_err();
+        assert!(e.to_string().contains("--account"), "{e}");
+        let e = plan_of("单位名称,关注人数,粉丝数\n乌鲁木齐市科协,1,1\n", &gzh()).unwrap_err();
+        assert!(
+            e.to_string().contains("two columns could be followers"),
+            "{e}"
+        );
+        let e = plan_of("a,b\n1,2\n", &gzh()).unwrap_err();
+        assert!(e.to_string().contains("no header row"), "{e}");
+        let mut opts = gzh();
+        opts.account = Some("gh_nope".into());
+        let e = plan_of("时间,累积关注人数\n2024-03-05,1\n", &opts).unwrap_err();
+        assert!(matches!(e, ImportError::Account { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_row_without_a_date_or_with_a_future_one_is_a_problem() {
+        let p = plan_of("单位名称,关注人数\n乌鲁木齐市科协,120\n", &gzh()).unwrap();
+        assert_eq!(p.problems.len(), 1);
+        assert!(
+            p.problems[0].message.contains("--as-of"),
+            "{:?}",
+            p.problems
+        );
+        assert_eq!(p.rows[0].status, RowStatus::Invalid);
+        let p = plan_of(
+            "单位名称,关注人数,日期\n乌鲁木齐市科协,120,2030-01-01\n",
+            &gzh(),
+        )
+        .unwrap();
+        assert_eq!(
+            p.problems[0].to_string(),
+            "row 2, column C (日期): 2030-01-01 is in the future (today is 2026-01-01)"
+        );
+    }
+
+    #[test]
+    fn a_platform_column_and_unknown_platforms() {
+        let mut opts = gzh();
+        opts.platform = None;
+        opts.as_of = NaiveDate::from_ymd_opt(2024, 3, 5);
+        let p = plan_of(
+            "账号名称,平台,粉丝数\n好奇阿克苏市,抖音,1.3万\n好奇阿克苏市,快手,12000\n好奇阿克苏市,微博,1\n好奇阿克苏市,,1\n",
+            &opts,
+        )
+        .unwrap();
+        assert_eq!(p.rows[0].account_id.as_deref(), Some("XJ-C-652901-dy"));
+        assert_eq!(p.rows[1].account_id.as_deref(), Some("XJ-C-652901-ks"));
+        assert!(p.problems[0]
+            .to_string()
+            .starts_with("row 4, column B (平台): unknown platform \"微博\""));
+        assert!(
+            matches!(p.rows[3].status, RowStatus::Ambiguous { .. }),
+            "{:?}",
+            p.rows[3].status
+        );
+    }
+
+    #[test]
+    fn suspicion_needs_a_real_change() {
+        let prev = Previous {
+            observed_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            followers: 1_000,
+            from: "store".into(),
+        };
+        assert!(suspicion(&prev, Count::exact(499))
+            .unwrap()
+            .contains("more than half"));
+        assert!(suspicion(&prev, Count::exact(500)).is_none());
+        assert!(suspicion(&prev, Count::exact(9_999)).is_none());
+        assert!(suspicion(&prev, Count::exact(10_000))
+            .unwrap()
+            .contains("10×"));
+    }
+}

@@ -94,9 +94,24 @@ struct LastRow {
     provenance: String,
 }
 
+/// Keys per query: the keys are part of the query text, which ClickHouse limits
+/// (`max_query_size`, 256 KiB by default); 1,000 keys take about 80 KB.
+const KEYS_PER_QUERY: usize = 1_000;
+
 /// For each `(index, account, time)`: the account's latest follower reading at or before the
 /// time, keyed by the index. Rows without one are absent.
 pub async fn last_readings(
+    store: &dyn Store,
+    keys: &[(u32, String, DateTime<Utc>)],
+) -> Result<Vec<(u32, LastReading)>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(KEYS_PER_QUERY) {
+        out.extend(last_readings_of(store, chunk).await?);
+    }
+    Ok(out)
+}
+
+async fn last_readings_of(
     store: &dyn Store,
     keys: &[(u32, String, DateTime<Utc>)],
 ) -> Result<Vec<(u32, LastReading)>, StoreError> {
