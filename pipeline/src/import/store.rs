@@ -12,11 +12,11 @@ use crate::store::sql::{self, Params};
 use crate::store::{query_as, Store, StoreError};
 use crate::time::to_clickhouse;
 
-pub const LAST_READINGS: &str = include_str!("sql/last_readings.sql");
-pub const IMPORT_FIND: &str = include_str!("sql/import_find.sql");
-pub const IMPORT_RECORD: &str = include_str!("sql/import_record.sql");
-pub const MAPPING_SAVE: &str = include_str!("sql/mapping_save.sql");
-pub const MAPPING_GET: &str = include_str!("sql/mapping_get.sql");
+pub const LAST_READINGS: &str = include_str!("../../sql/queries/last_readings.sql");
+pub const IMPORT_FIND: &str = include_str!("../../sql/queries/import_find.sql");
+pub const IMPORT_RECORD: &str = include_str!("../../sql/queries/import_record.sql");
+pub const MAPPING_SAVE: &str = include_str!("../../sql/queries/mapping_save.sql");
+pub const MAPPING_GET: &str = include_str!("../../sql/queries/mapping_get.sql");
 
 /// An earlier import of a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
