@@ -21,23 +21,27 @@ WITH
         FROM {db:Identifier}.account_progress(as_of_day = {to_day:Date}, stale_after_hours = 48)
     ),
     d AS (
+        -- The merged daily rows (FINAL) pivoted to one row per account and day.
         SELECT account_id, day,
-               argMaxMergeIf(value, metric = 'followers') AS fv,
-               argMaxMergeIf(lo, metric = 'followers') AS flo,
-               argMaxMergeIf(hi, metric = 'followers') AS fhi,
+               anyIf(v, metric = 'followers') AS fv,
+               anyIf(lo, metric = 'followers') AS flo,
+               anyIf(hi, metric = 'followers') AS fhi,
                countIf(metric = 'followers') > 0 AS has_f,
-               argMaxMergeIf(value, metric = 'likes') AS lv,
-               argMaxMergeIf(lo, metric = 'likes') AS llo,
-               argMaxMergeIf(hi, metric = 'likes') AS lhi,
+               anyIf(v, metric = 'likes') AS lv,
+               anyIf(lo, metric = 'likes') AS llo,
+               anyIf(hi, metric = 'likes') AS lhi,
                countIf(metric = 'likes') > 0 AS has_l,
-               argMaxMergeIf(value, metric = 'views') AS vv,
-               argMaxMergeIf(lo, metric = 'views') AS vlo,
-               argMaxMergeIf(hi, metric = 'views') AS vhi,
+               anyIf(v, metric = 'views') AS vv,
+               anyIf(lo, metric = 'views') AS vlo,
+               anyIf(hi, metric = 'views') AS vhi,
                countIf(metric = 'views') > 0 AS has_v
-        FROM {db:Identifier}.counters_daily
-        WHERE metric IN ('followers', 'likes', 'views')
-          AND day <= {to_day:Date} AND day >= {from_day:Date} - {trend_days:UInt32} - 1
-          AND account_id IN (SELECT account_id FROM ap)
+        FROM (
+            SELECT metric, account_id, day, finalizeAggregation(value) AS v,
+                   finalizeAggregation(lo) AS lo, finalizeAggregation(hi) AS hi
+            FROM {db:Identifier}.counters_daily FINAL
+            WHERE metric IN ('followers', 'likes', 'views')
+              AND day <= {to_day:Date} AND day >= {from_day:Date} - {trend_days:UInt32} - 1
+        )
         GROUP BY account_id, day
         HAVING has_f
     ),
