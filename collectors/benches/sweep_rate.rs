@@ -58,8 +58,8 @@ fn main() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = url::Url::parse(&format!("http://{}", listener.local_addr().expect("addr"))).expect("url");
         tokio::spawn(sim.clone().serve(listener));
-        let s = || PlatformSettings { base: base.clone(), cookie: None, page_mode: false };
-        let adapters: Vec<Arc<dyn Adapter>> = vec![Arc::new(Bilibili(s())), Arc::new(Douyin(s())), Arc::new(Kuaishou(s()))];
+        let s = || PlatformSettings::new(base.clone());
+        let adapters: Vec<Arc<dyn Adapter>> = vec![Arc::new(Bilibili::new(s())), Arc::new(Douyin(s())), Arc::new(Kuaishou(s()))];
         // The collector runs at the allowed rate; the simulator allows a one-second burst.
         let budgets: HashMap<Platform, Budget> = platforms.iter().map(|p| (*p, Budget { per_second: 100.0, burst: 1 })).collect();
         let sweeper = Sweeper::new(adapters, &budgets, Fetcher::new(FetchConfig::default()).expect("client"), 64);
@@ -67,23 +67,34 @@ fn main() {
             .iter()
             .map(|a| Target { account_id: a.platform_id.clone(), platform: a.platform, platform_id: a.platform_id.clone() })
             .collect();
-        let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<haoqi_collectors::sweep::Outcome>(1024);
         let started = Instant::now();
+        // Per platform: polls finished and when the last one finished (a platform with more
+        // requests per poll — Bilibili's daily full polls — finishes later; its budget is the
+        // only one still usable then).
         let consumer = tokio::spawn(async move {
-            let mut n = 0u64;
-            while rx.recv().await.is_some() {
-                n += 1;
+            let mut last: HashMap<Platform, (u64, f64)> = HashMap::new();
+            while let Some(o) = rx.recv().await {
+                let e = last.entry(o.target.platform).or_default();
+                e.0 += 1;
+                e.1 = started.elapsed().as_secs_f64();
             }
-            n
+            last
         });
         let _ = tokio::time::timeout(window, sweeper.sweep(targets, tx)).await;
         let elapsed = started.elapsed().as_secs_f64();
-        let done = consumer.await.unwrap_or(0);
+        let per_platform = consumer.await.unwrap_or_default();
+        let done: u64 = per_platform.values().map(|v| v.0).sum();
         let stats = sim.stats();
         let requests: u64 = stats.requests.values().sum();
         let violations: u64 = stats.violations.values().sum();
         let allowed = 100.0 * 3.0 * elapsed;
         println!("window {elapsed:.1} s: {requests} requests ({done} polls finished), {:.1} % of the allowed {:.0}", 100.0 * requests as f64 / allowed, allowed);
+        for p in platforms {
+            let (polls, busy) = per_platform.get(&p).copied().unwrap_or_default();
+            let n = stats.requests.get(p.as_str()).copied().unwrap_or(0);
+            println!("  {p}: {n} requests for {polls} polls in {busy:.1} s: {:.1} % of its allowed 100/s", 100.0 * n as f64 / (100.0 * busy.max(1e-9)));
+        }
         println!("violations: {violations}");
         println!("peak RSS: {:.1} MB (before the simulator started: {rss_before_sim:.1} MB; the simulator runs in this process)", peak_rss_mb());
     });

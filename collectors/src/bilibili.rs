@@ -1,8 +1,11 @@
 //! Bilibili: anonymous JSON endpoints, no signature (reference §1). One poll reads
 //! `x/web-interface/card` (followers, likes, videos, name); `x/relation/stat` (followers,
 //! following), `x/space/navnum` (content counts) and, with a configured login cookie,
-//! `x/space/upstat` (views) run less often. Every answer has the envelope
-//! `{code, message, ttl, data}`; `code == 0` is success.
+//! `x/space/upstat` (views) run less often (see [`crate::adapter::Bilibili`]). Every answer has
+//! the envelope `{code, message, ttl, data}`; `code == 0` is success.
+//!
+//! `x/frontend/finger/spi` hands out an anonymous `buvid3`/`buvid4` pair (reference §1.2), which
+//! browsers send as cookies; [`decode_spi`] reads it.
 //!
 //! Error codes (reference §1.5): -412 and -799 rate limiting; -352 and -401 with `v_voucher`
 //! risk control / captcha; `code 0` whose `data` holds only `v_voucher` is the same; -404 (and
@@ -21,6 +24,8 @@ pub enum Endpoint {
     RelationStat,
     Navnum,
     Upstat,
+    /// The anonymous `buvid3`/`buvid4` cookies.
+    FingerSpi,
 }
 
 impl Endpoint {
@@ -30,6 +35,31 @@ impl Endpoint {
             Endpoint::RelationStat => "/x/relation/stat",
             Endpoint::Navnum => "/x/space/navnum",
             Endpoint::Upstat => "/x/space/upstat",
+            Endpoint::FingerSpi => "/x/frontend/finger/spi",
+        }
+    }
+
+    /// The endpoint a request path belongs to.
+    pub fn of_path(path: &str) -> Option<Endpoint> {
+        [
+            Endpoint::Card,
+            Endpoint::RelationStat,
+            Endpoint::Navnum,
+            Endpoint::Upstat,
+            Endpoint::FingerSpi,
+        ]
+        .into_iter()
+        .find(|e| e.path() == path)
+    }
+
+    /// The shape [`decode`] recognises in this endpoint's answer.
+    pub fn shape(self) -> &'static str {
+        match self {
+            Endpoint::Card => "card",
+            Endpoint::RelationStat => "relation_stat",
+            Endpoint::Navnum => "navnum",
+            Endpoint::Upstat => "upstat",
+            Endpoint::FingerSpi => "finger_spi",
         }
     }
 
@@ -42,9 +72,9 @@ impl Endpoint {
     }
 }
 
-/// Decodes one response. The endpoint is recognised from the data's fields, so saved files can
-/// be parsed without knowing where they came from.
-pub fn decode(resp: &Response<'_>) -> Result<Decoded, FetchError> {
+/// The parsed answer once the HTTP status and the envelope's `code` say success; every error
+/// signal of reference §1.5 becomes its typed error.
+fn envelope(resp: &Response<'_>) -> Result<Value, FetchError> {
     let body = resp.body;
     if resp.status == 412 || body.contains("安全风控策略") {
         return Err(FetchError::rate_limited(
@@ -66,36 +96,70 @@ pub fn decode(resp: &Response<'_>) -> Result<Decoded, FetchError> {
                 .and_then(Value::as_object)
                 .is_some_and(|o| o.len() == 1) =>
         {
-            return Err(FetchError::blocked(
+            Err(FetchError::blocked(
                 "risk control: data holds only v_voucher",
             ))
         }
-        0 => {}
-        -412 | -799 => {
-            return Err(FetchError::rate_limited(
-                resp.retry_after,
-                format!("code {code}: {message}"),
-            ))
-        }
-        -352 | -401 => return Err(FetchError::blocked(format!("code {code}: {message}"))),
-        -404 | -626 => {
-            return Err(FetchError::NotFound {
-                reason: format!("code {code}: {message}"),
-            })
-        }
-        -101 => {
-            return Err(FetchError::LoginRequired {
-                reason: format!("code {code}: {message}"),
-            })
-        }
-        -403 => return Err(FetchError::blocked(format!("code {code}: {message}"))),
-        _ => {
-            return Err(FetchError::layout(
-                format!("unknown code {code}: {message}"),
-                body,
-            ))
+        0 => Ok(v),
+        -412 | -799 => Err(FetchError::rate_limited(
+            resp.retry_after,
+            format!("code {code}: {message}"),
+        )),
+        -352 | -401 | -403 => Err(FetchError::blocked(format!("code {code}: {message}"))),
+        -404 | -626 => Err(FetchError::NotFound {
+            reason: format!("code {code}: {message}"),
+        }),
+        -101 => Err(FetchError::LoginRequired {
+            reason: format!("code {code}: {message}"),
+        }),
+        _ => Err(FetchError::layout(
+            format!("unknown code {code}: {message}"),
+            body,
+        )),
+    }
+}
+
+/// An anonymous `buvid3` (and `buvid4`) from `x/frontend/finger/spi`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Buvid {
+    pub b3: String,
+    pub b4: Option<String>,
+}
+
+impl Buvid {
+    /// As a `Cookie` header fragment.
+    pub fn cookie(&self) -> String {
+        match &self.b4 {
+            Some(b4) => format!("buvid3={}; buvid4={b4}", self.b3),
+            None => format!("buvid3={}", self.b3),
         }
     }
+}
+
+/// A cookie value haoqi is willing to send back: printable, no separators, not huge.
+fn cookie_safe(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 256
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_=+/.%".contains(&b))
+}
+
+/// Decodes `x/frontend/finger/spi`: `{"code":0,"data":{"b_3":"…infoc","b_4":"…"}}`.
+pub fn decode_spi(resp: &Response<'_>) -> Result<Buvid, FetchError> {
+    let v = envelope(resp)?;
+    let b3 = text(&v, "data.b_3")
+        .filter(|b| cookie_safe(b))
+        .ok_or_else(|| FetchError::layout("finger/spi without a usable data.b_3", resp.body))?;
+    let b4 = text(&v, "data.b_4").filter(|b| cookie_safe(b));
+    Ok(Buvid { b3, b4 })
+}
+
+/// Decodes one response. The endpoint is recognised from the data's fields, so saved files can
+/// be parsed without knowing where they came from.
+pub fn decode(resp: &Response<'_>) -> Result<Decoded, FetchError> {
+    let body = resp.body;
+    let v = envelope(resp)?;
+    let data = at(&v, "data");
     let data = data
         .filter(|d| d.is_object())
         .ok_or_else(|| FetchError::layout("`data` is missing", body))?;

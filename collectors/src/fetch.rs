@@ -17,6 +17,9 @@ pub struct RequestSpec {
     /// `Some` makes it a POST with this JSON body.
     pub json_body: Option<String>,
     pub headers: Vec<(String, String)>,
+    /// The poll can give a reading without this request's answer (an extra endpoint). A
+    /// rate-limit or block answer to it still fails the poll.
+    pub optional: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -104,28 +107,42 @@ impl Fetcher {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let mut body = Vec::new();
-        let mut stream = resp.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(transport)?;
-            if body.len() + chunk.len() > self.config.max_body_bytes {
-                return Err(FetchError::Transport {
-                    reason: format!("body larger than {} bytes", self.config.max_body_bytes),
-                });
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_capped(resp, self.config.max_body_bytes).await?;
         Ok(Fetched {
             url: req.url.to_string(),
             status,
             retry_after,
-            body: String::from_utf8_lossy(&body).into_owned(),
+            body,
             latency: started.elapsed(),
         })
     }
+
+    pub(crate) fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    pub fn user_agent(&self) -> &str {
+        &self.config.user_agent
+    }
 }
 
-fn transport(e: reqwest::Error) -> FetchError {
+/// A response body as text, refused past `max` bytes.
+pub(crate) async fn read_capped(resp: reqwest::Response, max: usize) -> Result<String, FetchError> {
+    let mut body = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(transport)?;
+        if body.len() + chunk.len() > max {
+            return Err(FetchError::Transport {
+                reason: format!("body larger than {max} bytes"),
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+pub(crate) fn transport(e: reqwest::Error) -> FetchError {
     let what = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

@@ -14,6 +14,7 @@ pub mod platform;
 pub mod raw;
 pub mod scheduler;
 pub mod shard;
+pub mod signer;
 pub mod simulator;
 pub mod sweep;
 

@@ -58,6 +58,19 @@ pub struct Decoded {
     pub shape: &'static str,
 }
 
+impl Decoded {
+    /// Fills what `self` lacks from `other` (several endpoints make one poll): counters, id and
+    /// name the first answer did not give, extra counters it does not have.
+    pub fn merge(&mut self, other: Decoded) {
+        self.counters.merge(other.counters);
+        self.platform_id = self.platform_id.take().or(other.platform_id);
+        self.name = self.name.take().or(other.name);
+        for (k, v) in other.extra {
+            self.extra.entry(k).or_insert(v);
+        }
+    }
+}
+
 /// An HTTP response as the fetch driver hands it to a parser.
 #[derive(Debug, Clone)]
 pub struct Response<'a> {

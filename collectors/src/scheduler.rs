@@ -4,10 +4,14 @@
 //! the platform's [`Circuit`]; polls wait it out while the other platforms go on. Accounts that
 //! failed (for any reason but a deleted account) are tried again later in the same interval,
 //! up to three more times, while time remains.
+//!
+//! Priority: accounts marked with [`Scheduler::set_priority`] (those close to their target,
+//! whose next reading may cross it) go first in each interval, oldest last success first among
+//! them; after an outage they are read before the rest.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
@@ -53,20 +57,20 @@ async fn sleep_or_stop(at: Instant, stop: &mut watch::Receiver<bool>) -> bool {
     *stop.borrow()
 }
 
-/// Whether `accounts` polls of `requests_per_poll` requests each fit in `interval` at `rate`
-/// requests per second; `Err` says by how much they do not (DESIGN.md §4).
+/// Whether `accounts` polls of `requests_per_poll` requests each (on average) fit in `interval`
+/// at `rate` requests per second; `Err` says by how much they do not (DESIGN.md §4).
 pub fn check_budget(
     accounts: usize,
-    requests_per_poll: usize,
+    requests_per_poll: f64,
     rate: f64,
     interval: Duration,
 ) -> Result<Duration, String> {
-    let needed = Duration::from_secs_f64((accounts * requests_per_poll) as f64 / rate.max(1e-9));
+    let needed = Duration::from_secs_f64(accounts as f64 * requests_per_poll / rate.max(1e-9));
     if needed <= interval {
         Ok(needed)
     } else {
         Err(format!(
-            "{accounts} accounts × {requests_per_poll} request(s) at {rate}/s take {:.0} min, more than the {:.0} min interval",
+            "{accounts} accounts × {requests_per_poll:.2} request(s) at {rate}/s take {:.0} min, more than the {:.0} min interval",
             needed.as_secs_f64() / 60.0,
             interval.as_secs_f64() / 60.0
         ))
@@ -78,6 +82,9 @@ pub struct Scheduler {
     config: ScheduleConfig,
     circuits: Mutex<HashMap<Platform, Circuit>>,
     last_success: Mutex<HashMap<String, Instant>>,
+    /// Wall-clock time of each platform's last reading (for /healthz).
+    platform_success: Mutex<HashMap<Platform, SystemTime>>,
+    priority: Mutex<HashSet<String>>,
     in_flight: Arc<Semaphore>,
 }
 
@@ -89,7 +96,39 @@ impl Scheduler {
             config,
             circuits: Mutex::new(HashMap::new()),
             last_success: Mutex::new(HashMap::new()),
+            platform_success: Mutex::new(HashMap::new()),
+            priority: Mutex::new(HashSet::new()),
         })
+    }
+
+    /// Accounts (by account id) that go first in each interval, e.g. those close to their
+    /// target. Replaces the previous set; takes effect at the next interval.
+    pub fn set_priority(&self, account_ids: impl IntoIterator<Item = String>) {
+        if let Ok(mut p) = self.priority.lock() {
+            *p = account_ids.into_iter().collect();
+        }
+    }
+
+    /// When each platform last gave a reading.
+    pub fn last_success_by_platform(&self) -> HashMap<Platform, SystemTime> {
+        self.platform_success
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
+    }
+
+    /// The order of one interval's polls: priority accounts first, then the rest; within each,
+    /// the longest since last success first, never-read accounts before all.
+    pub fn order(&self, targets: &mut [Target]) {
+        let (Ok(last), Ok(priority)) = (self.last_success.lock(), self.priority.lock()) else {
+            return;
+        };
+        targets.sort_by_key(|t| {
+            (
+                !priority.contains(&t.account_id),
+                last.get(&t.account_id).copied(),
+            )
+        });
     }
 
     /// 0 closed, 1 half-open, 2 open, per platform (for the metrics gauge).
@@ -149,6 +188,9 @@ impl Scheduler {
                 if let Ok(mut l) = self.last_success.lock() {
                     l.insert(o.target.account_id.clone(), Instant::now());
                 }
+                if let Ok(mut l) = self.platform_success.lock() {
+                    l.insert(o.target.platform, SystemTime::now());
+                }
             }
             Err(e) if e.opens_circuit() => {
                 let retry_after = match e {
@@ -180,10 +222,10 @@ impl Scheduler {
         let mut cycle = 0u32;
         while cycles.is_none_or(|c| cycle < c) && !*stop.borrow() {
             let start = Instant::now();
-            // Longest since last success first; never-read accounts before all.
-            if let Ok(last) = self.last_success.lock() {
-                targets.sort_by_key(|t| last.get(&t.account_id).copied());
-            }
+            // One interval number for the whole cycle (retries included), so an account's full
+            // poll does not depend on when in the interval it is polled.
+            let slot = self.sweeper.slot(SystemTime::now());
+            self.order(&mut targets);
             let mut retries = self
                 .clone()
                 .pass(
@@ -193,7 +235,7 @@ impl Scheduler {
                     interval.mul_f64(0.7),
                     &out,
                     &mut stop,
-                    cycle,
+                    (cycle, slot),
                 )
                 .await;
             // Up to three more passes over what failed, each in half the time that is left.
@@ -213,7 +255,7 @@ impl Scheduler {
                         span,
                         &out,
                         &mut stop,
-                        cycle + 1000 * round,
+                        (cycle + 1000 * round, slot),
                     )
                     .await;
             }
@@ -235,7 +277,7 @@ impl Scheduler {
         span: Duration,
         out: &mpsc::Sender<Outcome>,
         stop: &mut watch::Receiver<bool>,
-        salt: u32,
+        (salt, slot): (u32, u64),
     ) -> Vec<Target> {
         let n = targets.len().max(1);
         let gap = span / n as u32;
@@ -258,15 +300,15 @@ impl Scheduler {
             if stopped {
                 break;
             }
-            let Ok(slot) = self.in_flight.clone().acquire_owned().await else {
+            let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
                 break;
             };
             let me = self.clone();
             let target = t.clone();
             let out = out.clone();
             tasks.spawn(async move {
-                let outcome = me.sweeper.poll(target).await;
-                drop(slot);
+                let outcome = me.sweeper.poll(target, slot).await;
+                drop(permit);
                 me.record(&outcome);
                 // Everything but a deleted account is worth another try later in the interval:
                 // a transient fault passes, a real layout change costs one more request.
@@ -293,14 +335,58 @@ impl Scheduler {
 mod tests {
     use super::*;
 
+    fn target(id: &str) -> Target {
+        Target {
+            account_id: id.into(),
+            platform: Platform::Bilibili,
+            platform_id: id.into(),
+        }
+    }
+
+    #[test]
+    fn near_target_accounts_go_first_then_the_longest_unread() {
+        let fetcher = crate::fetch::Fetcher::new(crate::fetch::FetchConfig::default()).unwrap();
+        let sweeper = Arc::new(Sweeper::new(Vec::new(), &HashMap::new(), fetcher, 1));
+        let s = Scheduler::new(sweeper, ScheduleConfig::default());
+        let now = Instant::now();
+        {
+            let mut last = s.last_success.lock().unwrap();
+            last.insert("old".into(), now - Duration::from_secs(7200));
+            last.insert("new".into(), now);
+            last.insert("near-new".into(), now);
+            last.insert("near-old".into(), now - Duration::from_secs(3600));
+        }
+        let mut targets: Vec<Target> =
+            ["new", "near-new", "old", "never", "near-old", "near-never"]
+                .into_iter()
+                .map(target)
+                .collect();
+        let ids = |t: &[Target]| t.iter().map(|t| t.account_id.clone()).collect::<Vec<_>>();
+        s.order(&mut targets);
+        assert_eq!(
+            ids(&targets),
+            ["never", "near-never", "old", "near-old", "new", "near-new"],
+            "without priority: never read, then oldest first"
+        );
+        s.set_priority(["near-new", "near-old", "near-never"].map(String::from));
+        s.order(&mut targets);
+        assert_eq!(
+            ids(&targets),
+            ["near-never", "near-old", "near-new", "never", "old", "new"]
+        );
+    }
+
     #[test]
     fn the_budget_check_does_the_designs_arithmetic() {
         // DESIGN.md §4: 694 Bilibili accounts at 0.5/s: one request each fits an hour (23 min),
         // three do not (69 min).
         let hour = Duration::from_secs(3600);
-        let one = check_budget(694, 1, 0.5, hour).unwrap();
+        let one = check_budget(694, 1.0, 0.5, hour).unwrap();
         assert_eq!(one.as_secs() / 60, 23);
-        let err = check_budget(694, 3, 0.5, hour).unwrap_err();
+        let err = check_budget(694, 3.0, 0.5, hour).unwrap_err();
         assert!(err.contains("69 min"), "{err}");
+        // A full Bilibili poll (stat, card, navnum, upstat) once a day: 1 + 3/24 on average.
+        let daily = check_budget(694, 1.0 + 3.0 / 24.0, 0.5, hour).unwrap();
+        assert_eq!(daily.as_secs() / 60, 26);
     }
 }

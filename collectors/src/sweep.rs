@@ -6,15 +6,15 @@
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures::stream::{self, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::mpsc;
 
-use crate::adapter::Adapter;
+use crate::adapter::{depth, Adapter, Depth};
 use crate::error::FetchError;
-use crate::fetch::Fetcher;
+use crate::fetch::{Fetched, Fetcher, RequestSpec};
 use crate::raw::{Decoded, Response};
 use crate::Platform;
 
@@ -35,7 +35,13 @@ pub struct Outcome {
     pub status: Option<u16>,
     pub latency: Duration,
     pub result: Result<Decoded, FetchError>,
+    /// Optional requests of a reading's poll that failed (path, error): the reading has the
+    /// other requests' counters.
+    pub partial: Vec<(String, FetchError)>,
 }
+
+/// Called with the time each request waited for its platform's budget.
+pub type WaitHook = Arc<dyn Fn(Platform, Duration) + Send + Sync>;
 
 /// A platform's request budget: a sustained rate and a burst.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,8 +78,17 @@ pub fn default_budget(platform: Platform) -> Budget {
 pub struct Sweeper {
     adapters: HashMap<Platform, Arc<dyn Adapter>>,
     limiters: HashMap<Platform, Arc<DefaultDirectRateLimiter>>,
+    /// One session request (buvid3) at a time per platform.
+    sessions: HashMap<Platform, tokio::sync::Mutex<()>>,
     fetcher: Fetcher,
     concurrency: usize,
+    /// The global cap on requests in flight (taken after the budget wait, around the fetch).
+    in_flight: tokio::sync::Semaphore,
+    /// The length of an interval, for [`Sweeper::slot`].
+    interval: Duration,
+    /// Every poll is [`Depth::Full`] (a one-off complete sweep, tests).
+    all_full: bool,
+    wait_hook: Option<WaitHook>,
 }
 
 impl Sweeper {
@@ -95,39 +110,152 @@ impl Sweeper {
             })
             .collect();
         Sweeper {
+            sessions: adapters
+                .iter()
+                .map(|a| (a.platform(), tokio::sync::Mutex::new(())))
+                .collect(),
             adapters: adapters.into_iter().map(|a| (a.platform(), a)).collect(),
             limiters,
             fetcher,
             concurrency: concurrency.max(1),
+            in_flight: tokio::sync::Semaphore::new(concurrency.max(1)),
+            interval: Duration::from_secs(3600),
+            all_full: false,
+            wait_hook: None,
         }
+    }
+
+    /// The collection interval (default 60 minutes): which interval a poll falls in decides
+    /// whether it is a full one (see [`crate::adapter::depth`]).
+    pub fn with_interval(mut self, interval: Duration) -> Self {
+        self.interval = interval.max(Duration::from_secs(1));
+        self
+    }
+
+    /// Makes every poll a full one.
+    pub fn with_full_polls(mut self, all: bool) -> Self {
+        self.all_full = all;
+        self
+    }
+
+    /// Reports every limiter wait (the metrics' histogram).
+    pub fn with_wait_hook(mut self, hook: WaitHook) -> Self {
+        self.wait_hook = Some(hook);
+        self
     }
 
     pub fn platforms(&self) -> Vec<Platform> {
         self.adapters.keys().copied().collect()
     }
 
+    pub fn adapter(&self, platform: Platform) -> Option<&Arc<dyn Adapter>> {
+        self.adapters.get(&platform)
+    }
+
+    /// The number of the interval `at` falls in (Unix time ÷ interval): stable across restarts
+    /// and the same for every instance.
+    pub fn slot(&self, at: SystemTime) -> u64 {
+        let secs = at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        secs / self.interval.as_secs().max(1)
+    }
+
     /// Polls every target once, sending each outcome on `out` (bounded: a slow consumer slows
     /// the sweep instead of growing a queue). Targets of platforms without an adapter are
-    /// skipped.
+    /// skipped. Each platform's targets go at that platform's pace: a poll waiting for its
+    /// platform's budget holds no slot of the global cap on requests in flight, so a slower
+    /// platform (Bilibili's full polls make more requests) does not hold the others back.
     pub async fn sweep(&self, targets: Vec<Target>, out: mpsc::Sender<Outcome>) {
-        stream::iter(
-            targets
-                .into_iter()
-                .filter(|t| self.adapters.contains_key(&t.platform)),
-        )
-        .for_each_concurrent(self.concurrency, |target| {
-            let out = out.clone();
-            async move {
-                let outcome = self.poll(target).await;
-                // A closed channel means the consumer stopped (shutdown); stop quietly.
-                let _ = out.send(outcome).await;
+        let slot = self.slot(SystemTime::now());
+        let mut by_platform: HashMap<Platform, Vec<Target>> = HashMap::new();
+        for t in targets {
+            if self.adapters.contains_key(&t.platform) {
+                by_platform.entry(t.platform).or_default().push(t);
             }
-        })
+        }
+        futures::future::join_all(by_platform.into_values().map(|targets| {
+            let out = out.clone();
+            stream::iter(targets).for_each_concurrent(self.concurrency, move |target| {
+                let out = out.clone();
+                async move {
+                    let outcome = self.poll(target, slot).await;
+                    // A closed channel means the consumer stopped (shutdown); stop quietly.
+                    let _ = out.send(outcome).await;
+                }
+            })
+        }))
         .await;
     }
 
-    /// One poll of one account: each request waits for its platform's budget.
-    pub async fn poll(&self, target: Target) -> Outcome {
+    /// Waits for `platform`'s budget; every request to a platform goes through here.
+    async fn wait_turn(&self, platform: Platform, limiter: &DefaultDirectRateLimiter) {
+        let started = Instant::now();
+        limiter.until_ready().await;
+        if let Some(hook) = &self.wait_hook {
+            hook(platform, started.elapsed());
+        }
+    }
+
+    /// Makes one request within the budget (signed first when the adapter has a signer).
+    async fn request(
+        &self,
+        adapter: &dyn Adapter,
+        limiter: &DefaultDirectRateLimiter,
+        req: &RequestSpec,
+    ) -> Result<Fetched, FetchError> {
+        self.wait_turn(adapter.platform(), limiter).await;
+        let _slot = self
+            .in_flight
+            .acquire()
+            .await
+            .map_err(|_| FetchError::Transport {
+                reason: "shutting down".into(),
+            })?;
+        match adapter.signer() {
+            Some(signer) => {
+                let signed = crate::signer::sign(&self.fetcher, signer, req).await?;
+                self.fetcher.fetch(adapter.base(), &signed).await
+            }
+            None => self.fetcher.fetch(adapter.base(), req).await,
+        }
+    }
+
+    /// The adapter's session request (Bilibili's buvid3), made by one poll while the others
+    /// wait for it. A rate-limit or block answer is returned: the poll fails with it.
+    async fn session(
+        &self,
+        adapter: &dyn Adapter,
+        limiter: &DefaultDirectRateLimiter,
+    ) -> Result<(), FetchError> {
+        if adapter.session_request().is_none() {
+            return Ok(());
+        }
+        let Some(lock) = self.sessions.get(&adapter.platform()) else {
+            return Ok(());
+        };
+        let _one = lock.lock().await;
+        let Some(req) = adapter.session_request() else {
+            return Ok(());
+        };
+        let answered = match self.request(adapter, limiter, &req).await {
+            Ok(f) => adapter.session_answer(Ok(&Response {
+                status: f.status,
+                retry_after: f.retry_after,
+                body: &f.body,
+            })),
+            Err(e) => adapter.session_answer(Err(&e)),
+        };
+        match answered {
+            Err(e) if e.opens_circuit() => Err(e),
+            // Polls go on without the session; the adapter asks again later.
+            _ => Ok(()),
+        }
+    }
+
+    /// One poll of one account in interval `slot`: each request waits for its platform's
+    /// budget.
+    pub async fn poll(&self, target: Target, slot: u64) -> Outcome {
         let started_at = SystemTime::now();
         let mut outcome = Outcome {
             target: target.clone(),
@@ -138,6 +266,7 @@ impl Sweeper {
             result: Err(FetchError::Transport {
                 reason: "no adapter".into(),
             }),
+            partial: Vec::new(),
         };
         let (Some(adapter), Some(limiter)) = (
             self.adapters.get(&target.platform),
@@ -145,7 +274,17 @@ impl Sweeper {
         ) else {
             return outcome;
         };
-        let requests = match adapter.requests(&target.platform_id) {
+        let adapter = adapter.as_ref();
+        if let Err(e) = self.session(adapter, limiter).await {
+            outcome.result = Err(e);
+            return outcome;
+        }
+        let depth = if self.all_full {
+            Depth::Full
+        } else {
+            depth(adapter.detail_every(), &target.platform_id, slot)
+        };
+        let requests = match adapter.requests(&target.platform_id, depth) {
             Ok(r) => r,
             Err(e) => {
                 outcome.result = Err(e);
@@ -154,55 +293,53 @@ impl Sweeper {
         };
         let mut merged: Option<Decoded> = None;
         for req in &requests {
-            limiter.until_ready().await;
-            let fetched = match self.fetcher.fetch(adapter.base(), req).await {
-                Ok(f) => f,
+            let result = match self.request(adapter, limiter, req).await {
+                Ok(fetched) => {
+                    outcome.status = Some(fetched.status);
+                    outcome.latency += fetched.latency;
+                    let resp = Response {
+                        status: fetched.status,
+                        retry_after: fetched.retry_after,
+                        body: &fetched.body,
+                    };
+                    adapter
+                        .decode(req, &resp)
+                        .and_then(|d| match &d.platform_id {
+                            // An answer about another account is not this account's reading.
+                            Some(id) if *id != target.platform_id => Err(FetchError::layout(
+                                format!("answer is for {id}, not {}", target.platform_id),
+                                "",
+                            )),
+                            _ => Ok(d),
+                        })
+                }
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(d) => {
+                    if merged.is_none() || !req.optional {
+                        outcome.url = req.url.to_string();
+                    }
+                    match &mut merged {
+                        None => merged = Some(d),
+                        Some(m) => m.merge(d),
+                    }
+                }
+                // An extra endpoint failing alone leaves the reading to the others; a
+                // rate-limit or block signal does not: the platform wants us gone.
+                Err(e) if req.optional && !e.opens_circuit() => {
+                    outcome.partial.push((req.url.path().to_string(), e));
+                }
                 Err(e) => {
                     outcome.url = req.url.to_string();
                     outcome.result = Err(e);
                     return outcome;
                 }
-            };
-            outcome.url = fetched.url.clone();
-            outcome.status = Some(fetched.status);
-            outcome.latency += fetched.latency;
-            let resp = Response {
-                status: fetched.status,
-                retry_after: fetched.retry_after,
-                body: &fetched.body,
-            };
-            match adapter.decode(&resp) {
-                Ok(d) => match &mut merged {
-                    None => merged = Some(d),
-                    Some(m) => m.counters.merge(d.counters),
-                },
-                Err(e) => {
-                    outcome.result = Err(e);
-                    return outcome;
-                }
             }
         }
-        outcome.result = match merged {
-            // An answer about another account is not this account's reading.
-            Some(d)
-                if d.platform_id
-                    .as_deref()
-                    .is_some_and(|id| id != target.platform_id) =>
-            {
-                Err(FetchError::layout(
-                    format!(
-                        "answer is for {} , not {}",
-                        d.platform_id.unwrap_or_default(),
-                        target.platform_id
-                    ),
-                    "",
-                ))
-            }
-            Some(d) => Ok(d),
-            None => Err(FetchError::Transport {
-                reason: "no requests made".into(),
-            }),
-        };
+        outcome.result = merged.ok_or_else(|| FetchError::Transport {
+            reason: "no requests made".into(),
+        });
         outcome
     }
 }

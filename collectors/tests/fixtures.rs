@@ -71,6 +71,31 @@ fn bilibili_card_stat_navnum_upstat() {
 }
 
 #[test]
+fn bilibili_finger_spi_gives_an_anonymous_buvid3() {
+    use haoqi_collectors::bilibili::decode_spi;
+    let b = body("bilibili", "finger_spi.json");
+    let buvid = decode_spi(&Response::saved(&b)).expect("spi");
+    assert_eq!(buvid.b3, "7A3C1E2B-4D5F-6A7B-8C9D-0E1F2A3B4C5D12345infoc");
+    assert!(buvid.b4.as_deref().is_some_and(|b4| b4.ends_with("==")));
+    assert!(buvid.cookie().starts_with("buvid3=7A3C1E2B-"));
+    // No b_3: a layout change, not an empty cookie.
+    let b = body("bilibili", "finger_spi_no_b3.json");
+    assert_eq!(
+        decode_spi(&Response::saved(&b)).unwrap_err().kind(),
+        "layout_changed"
+    );
+    // The envelope's error signals hold here too.
+    let b = body("bilibili", "intercepted_412.json");
+    let e = decode_spi(&Response {
+        status: 412,
+        retry_after: None,
+        body: &b,
+    })
+    .unwrap_err();
+    assert!(e.opens_circuit(), "{e:?}");
+}
+
+#[test]
 fn bilibili_errors() {
     use FetchError::*;
     let kind = |f| err(Platform::Bilibili, f).kind();

@@ -50,12 +50,11 @@ async fn start(sim: Simulator) -> Url {
 
 fn sweeper(base: &Url, per_second: f64, timeout: Duration, douyin_pages: bool) -> Sweeper {
     let s = |page_mode| PlatformSettings {
-        base: base.clone(),
-        cookie: None,
         page_mode,
+        ..PlatformSettings::new(base.clone())
     };
     let adapters: Vec<Arc<dyn Adapter>> = vec![
-        Arc::new(Bilibili(s(false))),
+        Arc::new(Bilibili::new(s(false))),
         Arc::new(Douyin(s(douyin_pages))),
         Arc::new(Kuaishou(s(false))),
     ];
@@ -205,8 +204,10 @@ async fn the_scheduler_spreads_polls_over_the_interval_and_retries_failures() {
         .into_iter()
         .filter(|a| a.platform == Platform::Bilibili)
         .collect();
-    let mut faults = Faults::default();
-    faults.server_error = 0.25;
+    let faults = Faults {
+        server_error: 0.25,
+        ..Faults::default()
+    };
     let sim = Simulator::new(
         accs.clone(),
         SimConfig {
@@ -291,6 +292,7 @@ async fn with_20_percent_faults_an_interval_reads_every_healthy_account() {
             fixed_time: Some(NOW),
             // The circuit honours Retry-After; a short one fits this short interval.
             retry_after_secs: 1,
+            ..SimConfig::default()
         },
     );
     let base = start(sim.clone()).await;

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use haoqi_collectors::adapter::{Adapter, Bilibili, Douyin, Kuaishou, PlatformSettings};
 use haoqi_collectors::fetch::{FetchConfig, Fetcher};
 use haoqi_collectors::raw::PARSER_VERSION;
+use haoqi_collectors::scheduler::Scheduler;
 use haoqi_collectors::sweep::{Budget, Outcome, Sweeper, Target};
 use haoqi_collectors::{Decoded, FetchError, Platform};
 use serde_json::json;
@@ -20,11 +21,12 @@ use url::Url;
 
 use crate::config::{CollectConfig, PlatformCollectConfig};
 use crate::count::{from_raw, Count, CountError};
+use crate::http::{circuit_name, CollectorHealth, CollectorState, PlatformHealth};
 use crate::reading::{Batch, Reading, Source};
 use crate::registry::Registry;
 use crate::spool::{WriteError, WriteOutcome, Writer};
 use crate::store::sql::{self, Params};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
@@ -67,14 +69,31 @@ fn settings(
         .then(|| std::env::var(&c.cookie_env).ok())
         .flatten()
         .filter(|v| !v.is_empty());
+    let signer = match c.signer_url.trim() {
+        "" => None,
+        u => {
+            let url = Url::parse(u)
+                .map_err(|e| CollectError::Config(format!("signer_url {u:?}: {e}")))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(CollectError::Config(format!(
+                    "signer_url {u:?}: not an http(s) URL"
+                )));
+            }
+            Some(url)
+        }
+    };
     Ok(PlatformSettings {
         base,
         cookie,
         page_mode: c.page_mode,
+        signer,
+        detail_every: c.detail_every,
+        fetch_buvid3: c.fetch_buvid3,
     })
 }
 
-/// Builds the sweeper the configuration describes.
+/// Builds the sweeper the configuration describes (its interval is `collect.interval_mins`;
+/// `haoqi run --interval-mins` sets another with [`Sweeper::with_interval`]).
 pub fn sweeper(config: &CollectConfig, opts: &CollectOptions) -> Result<Sweeper, CollectError> {
     let wanted = |p: Platform| opts.platforms.is_empty() || opts.platforms.contains(&p);
     let mut adapters: Vec<Arc<dyn Adapter>> = Vec::new();
@@ -89,7 +108,7 @@ pub fn sweeper(config: &CollectConfig, opts: &CollectOptions) -> Result<Sweeper,
         }
         let s = settings(c, &opts.simulator)?;
         adapters.push(match p {
-            Platform::Bilibili => Arc::new(Bilibili(s)),
+            Platform::Bilibili => Arc::new(Bilibili::new(s)),
             Platform::Douyin => Arc::new(Douyin(s)),
             _ => Arc::new(Kuaishou(s)),
         });
@@ -115,12 +134,20 @@ pub fn sweeper(config: &CollectConfig, opts: &CollectOptions) -> Result<Sweeper,
         ..FetchConfig::default()
     })
     .map_err(|e| CollectError::Config(e.to_string()))?;
-    Ok(Sweeper::new(
-        adapters,
-        &budgets,
-        fetcher,
-        config.concurrency,
-    ))
+    Ok(
+        Sweeper::new(adapters, &budgets, fetcher, config.concurrency)
+            .with_interval(Duration::from_secs(config.interval_mins.max(1) * 60)),
+    )
+}
+
+/// Reports every request's wait for its platform's budget to
+/// `haoqi_collector_limiter_wait_seconds{platform}`.
+pub fn observe_limiter(sweeper: Sweeper, metrics: &crate::metrics::Metrics) -> Sweeper {
+    let hist = metrics.limiter_wait.clone();
+    sweeper.with_wait_hook(Arc::new(move |p: Platform, waited: Duration| {
+        hist.with_label_values(&[p.as_str()])
+            .observe(waited.as_secs_f64());
+    }))
 }
 
 /// The active accounts of the registry the sweeper can poll.
@@ -135,6 +162,67 @@ pub fn targets(registry: &Registry, platforms: &[Platform]) -> Vec<Target> {
             platform_id: a.platform_id.clone(),
         })
         .collect()
+}
+
+/// Refreshes the collectors' state: the snapshot `/healthz` reports and the circuit and
+/// overdue gauges (overdue: not read within two intervals).
+pub fn refresh_collector_state(
+    scheduler: &Scheduler,
+    per_platform: &HashMap<Platform, Vec<Target>>,
+    interval: Duration,
+    metrics: &crate::metrics::Metrics,
+    state: &CollectorState,
+) {
+    let circuits = scheduler.circuit_states();
+    let last = scheduler.last_success_by_platform();
+    let mut health = CollectorHealth {
+        updated_at: Some(Utc::now()),
+        platforms: Default::default(),
+    };
+    for (p, targets) in per_platform {
+        let gauge = circuits.get(p).copied().unwrap_or(0);
+        let overdue = scheduler.overdue(targets, interval * 2);
+        metrics
+            .circuit_state
+            .with_label_values(&[p.as_str()])
+            .set(gauge);
+        metrics
+            .overdue
+            .with_label_values(&[p.as_str()])
+            .set(overdue as i64);
+        health.platforms.insert(
+            p.as_str().to_string(),
+            PlatformHealth {
+                accounts: targets.len(),
+                circuit: circuit_name(gauge),
+                last_success_at: last.get(p).map(|t| DateTime::<Utc>::from(*t)),
+                overdue,
+            },
+        );
+    }
+    if let Ok(mut s) = state.write() {
+        *s = health;
+    }
+}
+
+/// Accounts whose last reading is within `share` (e.g. 0.05) below their target: the next
+/// reading may cross it, so the scheduler reads them first after an outage.
+pub async fn near_target(store: &dyn Store, share: f64) -> Result<Vec<String>, StoreError> {
+    let accounts = crate::progress::ProgressQuery {
+        as_of: crate::time::today(),
+        stale_after_hours: 48,
+    }
+    .accounts(store)
+    .await?;
+    Ok(accounts
+        .into_iter()
+        .filter(|a| {
+            a.at_target != Some(true)
+                && a.completion
+                    .is_some_and(|c| c >= 1.0 - share && c < 1.0 + share)
+        })
+        .map(|a| a.account_id)
+        .collect())
 }
 
 /// A decoded answer as a reading; a counter that does not normalise makes the whole answer a
@@ -171,10 +259,33 @@ pub fn to_reading(o: &Outcome, d: &Decoded, source: Source) -> Result<Reading, F
     Ok(reading)
 }
 
+fn layout_excerpt(e: &FetchError) -> Option<&str> {
+    match e {
+        FetchError::LayoutChanged { excerpt, .. } => Some(excerpt.as_str()),
+        _ => None,
+    }
+}
+
 fn event(o: &Outcome, outcome: &str, err: Option<&FetchError>) -> String {
-    let excerpt = match err {
-        Some(FetchError::LayoutChanged { excerpt, .. }) => excerpt.as_str(),
-        _ => "",
+    // A reading whose extra endpoints failed says which and why (and keeps a changed layout's
+    // body), so a format change in one of them is seen.
+    let (error, excerpt) = match err {
+        Some(e) => (e.to_string(), layout_excerpt(e).unwrap_or("")),
+        None if !o.partial.is_empty() => (
+            format!(
+                "partial: {}",
+                o.partial
+                    .iter()
+                    .map(|(path, e)| format!("{path}: {e}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            o.partial
+                .iter()
+                .find_map(|(_, e)| layout_excerpt(e))
+                .unwrap_or(""),
+        ),
+        None => (String::new(), ""),
     };
     json!({
         "at": crate::time::to_clickhouse(DateTime::<Utc>::from(o.started_at)),
@@ -184,7 +295,7 @@ fn event(o: &Outcome, outcome: &str, err: Option<&FetchError>) -> String {
         "http_status": o.status,
         "latency_ms": u32::try_from(o.latency.as_millis()).unwrap_or(u32::MAX),
         "url": o.url,
-        "error": err.map(ToString::to_string).unwrap_or_default(),
+        "error": error,
         "body_excerpt": excerpt,
         "parser_version": PARSER_VERSION,
     })
@@ -331,9 +442,15 @@ pub async fn collect_once(
     let (tx, mut rx) = mpsc::channel::<Outcome>(256);
     let sweep = sweeper.sweep(targets, tx);
     let mut consumer = Consumer::new(sink);
+    if let Some(m) = sink.metrics {
+        m.queue_capacity.set(rx.max_capacity() as i64);
+    }
     let consume = async {
         while let Some(o) = rx.recv().await {
             bar.inc(1);
+            if let Some(m) = sink.metrics {
+                m.queue_depth.set(rx.len() as i64);
+            }
             consumer.push(o).await?;
         }
         consumer.flush().await
@@ -342,4 +459,64 @@ pub async fn collect_once(
     bar.finish_and_clear();
     consumed?;
     Ok(consumer.report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use haoqi_collectors::RawCount;
+    use std::time::SystemTime;
+
+    fn outcome(result: Result<Decoded, FetchError>, partial: Vec<(String, FetchError)>) -> Outcome {
+        Outcome {
+            target: Target {
+                account_id: "acc-1".into(),
+                platform: Platform::Bilibili,
+                platform_id: "42".into(),
+            },
+            started_at: SystemTime::now(),
+            url: "http://127.0.0.1/x/web-interface/card?mid=42".into(),
+            status: Some(200),
+            latency: Duration::from_millis(12),
+            result,
+            partial,
+        }
+    }
+
+    #[test]
+    fn a_reading_whose_extra_endpoint_failed_says_so_in_its_event() {
+        let d = Decoded {
+            counters: haoqi_collectors::RawCounters {
+                followers: Some(RawCount::Int(10)),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let o = outcome(
+            Ok(d),
+            vec![(
+                "/x/space/navnum".into(),
+                FetchError::layout("unknown data shape", "{\"code\":0,\"data\":{\"v\":1}}"),
+            )],
+        );
+        let e: serde_json::Value = serde_json::from_str(&event(&o, "reading", None)).unwrap();
+        assert_eq!(e["outcome"], "reading");
+        let err = e["error"].as_str().unwrap();
+        assert!(
+            err.starts_with("partial: /x/space/navnum: layout changed"),
+            "{err}"
+        );
+        assert_eq!(e["body_excerpt"], "{\"code\":0,\"data\":{\"v\":1}}");
+
+        // A clean reading has no error; a failure has its own.
+        let clean = outcome(Ok(Decoded::default()), Vec::new());
+        let e: serde_json::Value = serde_json::from_str(&event(&clean, "reading", None)).unwrap();
+        assert_eq!(e["error"], "");
+        let err = FetchError::blocked("code -352");
+        let failed = outcome(Err(err.clone()), Vec::new());
+        let e: serde_json::Value =
+            serde_json::from_str(&event(&failed, "blocked", Some(&err))).unwrap();
+        assert!(e["error"].as_str().unwrap().contains("-352"));
+        assert_eq!(e["body_excerpt"], "");
+    }
 }

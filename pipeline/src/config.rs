@@ -138,9 +138,63 @@ pub struct CollectConfig {
     pub batch_max_rows: usize,
     /// Minutes between two polls of one account (`haoqi run --interval-mins` overrides).
     pub interval_mins: u64,
+    /// A section sets only what it names; the rest keeps that platform's default (its base
+    /// URL, rate and cookie variable).
+    #[serde(deserialize_with = "bilibili_section")]
     pub bilibili: PlatformCollectConfig,
+    #[serde(deserialize_with = "douyin_section")]
     pub douyin: PlatformCollectConfig,
+    #[serde(deserialize_with = "kuaishou_section")]
     pub kuaishou: PlatformCollectConfig,
+}
+
+/// A `[collect.<platform>]` section as written: what it leaves out is the platform's default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlatformSection {
+    enabled: Option<bool>,
+    base_url: Option<String>,
+    per_second: Option<f64>,
+    burst: Option<u32>,
+    cookie_env: Option<String>,
+    page_mode: Option<bool>,
+    signer_url: Option<String>,
+    detail_every: Option<u32>,
+    fetch_buvid3: Option<bool>,
+}
+
+impl PlatformSection {
+    fn over(self, d: PlatformCollectConfig) -> PlatformCollectConfig {
+        PlatformCollectConfig {
+            enabled: self.enabled.unwrap_or(d.enabled),
+            base_url: self.base_url.unwrap_or(d.base_url),
+            per_second: self.per_second.unwrap_or(d.per_second),
+            burst: self.burst.unwrap_or(d.burst),
+            cookie_env: self.cookie_env.unwrap_or(d.cookie_env),
+            page_mode: self.page_mode.unwrap_or(d.page_mode),
+            signer_url: self.signer_url.unwrap_or(d.signer_url),
+            detail_every: self.detail_every.unwrap_or(d.detail_every),
+            fetch_buvid3: self.fetch_buvid3.unwrap_or(d.fetch_buvid3),
+        }
+    }
+}
+
+fn bilibili_section<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<PlatformCollectConfig, D::Error> {
+    Ok(PlatformSection::deserialize(d)?.over(CollectConfig::default().bilibili))
+}
+
+fn douyin_section<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<PlatformCollectConfig, D::Error> {
+    Ok(PlatformSection::deserialize(d)?.over(CollectConfig::default().douyin))
+}
+
+fn kuaishou_section<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<PlatformCollectConfig, D::Error> {
+    Ok(PlatformSection::deserialize(d)?.over(CollectConfig::default().kuaishou))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -154,6 +208,16 @@ pub struct PlatformCollectConfig {
     pub cookie_env: String,
     /// Douyin: read profile pages instead of the JSON API.
     pub page_mode: bool,
+    /// Douyin: an external service that signs each profile API URL (README, "Operating the
+    /// collectors"); empty: none.
+    pub signer_url: String,
+    /// Bilibili: a full poll (relation/stat, card, navnum, and upstat with a login cookie) every
+    /// this many intervals of an account, staggered over the accounts; the card only otherwise.
+    /// 24 with a 60-minute interval is daily; 1 every poll; 0 never.
+    pub detail_every: u32,
+    /// Bilibili: when the cookie has no `buvid3`, ask `x/frontend/finger/spi` for an anonymous
+    /// one once and keep it.
+    pub fetch_buvid3: bool,
 }
 
 impl PlatformCollectConfig {
@@ -165,6 +229,9 @@ impl PlatformCollectConfig {
             burst: 1,
             cookie_env: cookie_env.to_string(),
             page_mode: false,
+            signer_url: String::new(),
+            detail_every: 24,
+            fetch_buvid3: true,
         }
     }
 }
@@ -308,6 +375,30 @@ mod tests {
         assert_eq!(c.targets.population_percent, 25);
         assert_eq!(c.targets.horizontal, 20_000);
         assert_eq!(c.targets.region_assoc, None);
+    }
+
+    #[test]
+    fn collect_sections_take_the_signer_the_detail_cycle_and_buvid3() {
+        let c = Config::default();
+        assert_eq!(c.collect.bilibili.detail_every, 24);
+        assert!(c.collect.bilibili.fetch_buvid3);
+        assert_eq!(c.collect.douyin.signer_url, "");
+        let c = Config::parse(
+            Path::new("h.toml"),
+            "[collect.douyin]\nsigner_url = \"http://127.0.0.1:7700/sign\"\n[collect.bilibili]\ndetail_every = 6\nfetch_buvid3 = false\n",
+        )
+        .unwrap();
+        assert_eq!(c.collect.douyin.signer_url, "http://127.0.0.1:7700/sign");
+        assert_eq!(c.collect.bilibili.detail_every, 6);
+        assert!(!c.collect.bilibili.fetch_buvid3);
+        // What a section leaves out is that platform's default, not a generic one.
+        assert_eq!(c.collect.bilibili.per_second, 0.5);
+        assert_eq!(c.collect.bilibili.base_url, "https://api.bilibili.com");
+        assert_eq!(c.collect.douyin.cookie_env, "HAOQI_DOUYIN_COOKIE");
+        assert_eq!(c.collect.kuaishou.base_url, "https://www.kuaishou.com");
+        let e =
+            Config::parse(Path::new("h.toml"), "[collect.douyin]\nsigner = \"x\"\n").unwrap_err();
+        assert!(e.to_string().contains("signer"), "{e}");
     }
 
     #[test]

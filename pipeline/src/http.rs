@@ -1,11 +1,13 @@
-//! The HTTP endpoint: `/metrics` (Prometheus), `/healthz` (store reachability), and the
+//! The HTTP endpoint: `/metrics` (Prometheus), `/healthz` (store reachability and, under
+//! `haoqi run`, each platform's collector state), and the
 //! read-only JSON API for dashboards and the wall: `/api/progress` (the leadership report of
 //! `haoqi progress --forecast`) and `/api/stalled` (`haoqi stalled`). Built as a `Router` so
 //! tests call it without a socket. Nothing here writes.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -20,6 +22,43 @@ pub struct AppState {
     pub metrics: Metrics,
     pub store: Arc<dyn Store>,
     pub settings: Arc<Settings>,
+}
+
+/// One platform's collectors, as `/healthz` reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PlatformHealth {
+    /// Accounts this instance polls on the platform.
+    pub accounts: usize,
+    /// `closed`, `half_open` (one probe) or `open` (backing off).
+    pub circuit: &'static str,
+    pub last_success_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Accounts not read within two intervals.
+    pub overdue: usize,
+}
+
+/// The collectors' state: a snapshot `haoqi run` refreshes every few seconds, so that
+/// `/healthz` stays cheap (it reads the snapshot, it does not ask the scheduler).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CollectorHealth {
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub platforms: BTreeMap<String, PlatformHealth>,
+}
+
+pub type CollectorState = Arc<RwLock<CollectorHealth>>;
+
+/// The circuit gauge's number (0, 1, 2) as `/healthz` names it.
+pub fn circuit_name(gauge: i64) -> &'static str {
+    match gauge {
+        0 => "closed",
+        1 => "half_open",
+        _ => "open",
+    }
+}
+
+/// `router` whose `/healthz` also reports `collectors` (for `haoqi run`; `serve` and `demo`
+/// have no collectors running and use [`router`] alone).
+pub fn with_collectors(router: Router, collectors: CollectorState) -> Router {
+    router.layer(Extension(collectors))
 }
 
 pub fn router(state: AppState) -> Router {
@@ -105,15 +144,145 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     )
 }
 
-async fn healthz(State(s): State<AppState>) -> impl IntoResponse {
-    match s.store.query_rows("SELECT 1 AS ok").await {
+/// The collectors' snapshot as JSON, with each platform's last success as an age.
+fn collectors_json(c: &CollectorHealth, now: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
+    let platforms: serde_json::Map<String, serde_json::Value> = c
+        .platforms
+        .iter()
+        .map(|(name, p)| {
+            let age = p.last_success_at.map(|at| (now - at).num_seconds().max(0));
+            (
+                name.clone(),
+                serde_json::json!({
+                    "accounts": p.accounts,
+                    "circuit": p.circuit,
+                    "last_success_at": p.last_success_at,
+                    "last_success_age_secs": age,
+                    "overdue": p.overdue,
+                }),
+            )
+        })
+        .collect();
+    serde_json::json!({"updated_at": c.updated_at, "platforms": platforms})
+}
+
+async fn healthz(
+    State(s): State<AppState>,
+    collectors: Option<Extension<CollectorState>>,
+) -> impl IntoResponse {
+    let mut body = match s.store.query_rows("SELECT 1 AS ok").await {
         Ok(_) => (
             StatusCode::OK,
-            Json(serde_json::json!({"status": "ok", "store": s.store.describe()})),
+            serde_json::json!({"status": "ok", "store": s.store.describe()}),
         ),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"status": "store unavailable", "error": e.kind()})),
+            serde_json::json!({"status": "store unavailable", "error": e.kind()}),
         ),
+    };
+    if let Some(Extension(c)) = collectors {
+        let snapshot = c.read().map(|c| c.clone()).unwrap_or_default();
+        body.1["collectors"] = collectors_json(&snapshot, chrono::Utc::now());
+    }
+    (body.0, Json(body.1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Rows, StoreError};
+
+    #[derive(Debug)]
+    struct FakeStore(bool);
+
+    #[async_trait::async_trait]
+    impl Store for FakeStore {
+        async fn execute(&self, _: &str) -> Result<(), StoreError> {
+            Ok(())
+        }
+        async fn query_rows(&self, _: &str) -> Result<Rows, StoreError> {
+            if self.0 {
+                Ok(Vec::new())
+            } else {
+                Err(StoreError::Unavailable("down".into()))
+            }
+        }
+        async fn insert_json_each_row(&self, _: &str, _: &[u8]) -> Result<(), StoreError> {
+            Ok(())
+        }
+        fn database(&self) -> &str {
+            "t"
+        }
+        fn describe(&self) -> String {
+            "fake".into()
+        }
+    }
+
+    fn state(up: bool) -> AppState {
+        AppState {
+            metrics: Metrics::new().unwrap(),
+            store: Arc::new(FakeStore(up)),
+            settings: Arc::new(Settings::from_config(&crate::config::Config::default())),
+        }
+    }
+
+    async fn get(state: AppState, c: Option<CollectorState>) -> (StatusCode, serde_json::Value) {
+        let r = healthz(State(state), c.map(Extension))
+            .await
+            .into_response();
+        let status = r.status();
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn healthz_reports_the_store_and_each_platforms_collectors() {
+        // serve/demo: no collectors, the answer is as before.
+        let (status, body) = get(state(true), None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["status"], "ok");
+        assert!(body.get("collectors").is_none());
+
+        let at = chrono::Utc::now() - chrono::Duration::seconds(90);
+        let c: CollectorState = Arc::default();
+        {
+            let mut h = c.write().unwrap();
+            h.updated_at = Some(chrono::Utc::now());
+            h.platforms.insert(
+                "bilibili".into(),
+                PlatformHealth {
+                    accounts: 694,
+                    circuit: circuit_name(2),
+                    last_success_at: Some(at),
+                    overdue: 12,
+                },
+            );
+            h.platforms.insert(
+                "douyin".into(),
+                PlatformHealth {
+                    accounts: 3,
+                    circuit: circuit_name(0),
+                    last_success_at: None,
+                    overdue: 3,
+                },
+            );
+        }
+        let (status, body) = get(state(true), Some(c.clone())).await;
+        assert_eq!(status, StatusCode::OK);
+        let b = &body["collectors"]["platforms"]["bilibili"];
+        assert_eq!(b["circuit"], "open");
+        assert_eq!(b["overdue"], 12);
+        assert_eq!(b["accounts"], 694);
+        let age = b["last_success_age_secs"].as_i64().unwrap();
+        assert!((90..100).contains(&age), "{age}");
+        let d = &body["collectors"]["platforms"]["douyin"];
+        assert_eq!(d["circuit"], "closed");
+        assert!(d["last_success_age_secs"].is_null(), "never read: no age");
+
+        // The store away: 503, and the collectors are still reported.
+        let (status, body) = get(state(false), Some(c)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["error"], "unavailable");
+        assert_eq!(body["collectors"]["platforms"]["bilibili"]["overdue"], 12);
     }
 }

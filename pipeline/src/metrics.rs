@@ -12,6 +12,11 @@ pub struct Metrics {
     pub registry: Registry,
     pub requests: IntCounterVec,
     pub request_seconds: HistogramVec,
+    /// Time each request waited for its platform's budget (count: requests; sum: seconds).
+    pub limiter_wait: HistogramVec,
+    /// Outcomes waiting in the bounded channel between the collectors and the store writer.
+    pub queue_depth: IntGauge,
+    pub queue_capacity: IntGauge,
     pub readings_written: IntCounter,
     pub spool_batches: IntGauge,
     pub last_success: IntGaugeVec,
@@ -46,6 +51,24 @@ impl Metrics {
             )
             .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
             &["platform"],
+        )?;
+        let limiter_wait = HistogramVec::new(
+            HistogramOpts::new(
+                "haoqi_collector_limiter_wait_seconds",
+                "Time a request waited for its platform's rate budget",
+            )
+            .buckets(vec![
+                0.001, 0.01, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+            ]),
+            &["platform"],
+        )?;
+        let queue_depth = IntGauge::new(
+            "haoqi_pipeline_queue_depth",
+            "Poll outcomes waiting in the bounded channel to the store writer",
+        )?;
+        let queue_capacity = IntGauge::new(
+            "haoqi_pipeline_queue_capacity",
+            "Capacity of the channel to the store writer (a full channel slows the collectors)",
         )?;
         let readings_written = IntCounter::new(
             "haoqi_store_readings_written_total",
@@ -123,6 +146,9 @@ impl Metrics {
         registry.register(Box::new(overdue.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(request_seconds.clone()))?;
+        registry.register(Box::new(limiter_wait.clone()))?;
+        registry.register(Box::new(queue_depth.clone()))?;
+        registry.register(Box::new(queue_capacity.clone()))?;
         registry.register(Box::new(readings_written.clone()))?;
         registry.register(Box::new(spool_batches.clone()))?;
         registry.register(Box::new(last_success.clone()))?;
@@ -131,6 +157,9 @@ impl Metrics {
             registry,
             requests,
             request_seconds,
+            limiter_wait,
+            queue_depth,
+            queue_capacity,
             readings_written,
             spool_batches,
             last_success,
@@ -163,6 +192,8 @@ mod tests {
     fn names_and_labels_render() {
         let m = Metrics::new().unwrap();
         m.requests.with_label_values(&["bilibili", "reading"]).inc();
+        m.limiter_wait.with_label_values(&["bilibili"]).observe(2.0);
+        m.queue_depth.set(7);
         let text = m.render();
         assert!(
             text.contains(
@@ -170,5 +201,14 @@ mod tests {
             ),
             "{text}"
         );
+        for line in [
+            "haoqi_collector_limiter_wait_seconds_count{platform=\"bilibili\"} 1",
+            "haoqi_collector_limiter_wait_seconds_sum{platform=\"bilibili\"} 2",
+            "haoqi_collector_limiter_wait_seconds_bucket{platform=\"bilibili\",le=\"1\"} 0",
+            "haoqi_collector_limiter_wait_seconds_bucket{platform=\"bilibili\",le=\"2.5\"} 1",
+            "haoqi_pipeline_queue_depth 7",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
     }
 }

@@ -6,10 +6,16 @@
 //! ```text
 //! GET  /x/web-interface/card?mid=…   /x/relation/stat?vmid=…   /x/space/navnum?mid=…
 //! GET  /x/space/upstat?mid=…                                      (views need a SESSDATA cookie)
+//! GET  /x/frontend/finger/spi                                     (an anonymous buvid3/buvid4)
 //! GET  /aweme/v1/web/user/profile/other/?sec_user_id=…           GET /user/{sec_uid}
 //! POST /graphql  {"operationName":"visionProfile","variables":{"userId":"3x…"},…}
 //! GET  /_sim/stats
 //! ```
+//!
+//! Every platform path counts against its platform's limit. Optionally the simulator is as
+//! demanding as the real platforms: Bilibili answers -352 to requests without a `buvid3` cookie
+//! (`require_buvid3`), Douyin's profile API answers an empty 200 to a request without an
+//! `a_bogus` signature (`douyin_require_signature`).
 
 pub mod formats;
 pub mod growth;
@@ -99,6 +105,7 @@ enum Fault {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SimConfig {
     /// Allowed requests per second per platform; more is a violation, answered as the platform
     /// answers (429/412, -412, result 2).
@@ -108,6 +115,10 @@ pub struct SimConfig {
     pub fixed_time: Option<i64>,
     /// The `Retry-After` a rate-limited answer carries.
     pub retry_after_secs: u64,
+    /// Bilibili answers -352 (risk control) to a request without a `buvid3` cookie.
+    pub require_buvid3: bool,
+    /// Douyin's profile API answers an empty 200 to a request without `a_bogus`.
+    pub douyin_require_signature: bool,
 }
 
 impl Default for SimConfig {
@@ -117,6 +128,8 @@ impl Default for SimConfig {
             faults: Faults::default(),
             fixed_time: None,
             retry_after_secs: 30,
+            require_buvid3: false,
+            douyin_require_signature: false,
         }
     }
 }
@@ -127,6 +140,8 @@ pub struct SimStats {
     pub requests: HashMap<String, u64>,
     pub violations: HashMap<String, u64>,
     pub faults: HashMap<String, u64>,
+    /// Requests by route (`/x/relation/stat`, `/user/{sec_uid}` …).
+    pub paths: HashMap<String, u64>,
 }
 
 struct Bucket {
@@ -170,6 +185,7 @@ impl Simulator {
             .route("/x/relation/stat", get(bili_stat))
             .route("/x/space/navnum", get(bili_navnum))
             .route("/x/space/upstat", get(bili_upstat))
+            .route("/x/frontend/finger/spi", get(bili_spi))
             .route("/aweme/v1/web/user/profile/other/", get(douyin_json))
             .route("/user/{sec_uid}", get(douyin_page))
             .route("/graphql", post(kuaishou_graphql))
@@ -246,16 +262,32 @@ impl Simulator {
         None
     }
 
-    /// The common path of every platform handler: budget, faults, lookup, then the answer.
+    /// Bilibili's refusal of a request without a buvid3 cookie, when configured to refuse.
+    fn bili_refusal(&self, headers: &HeaderMap) -> Option<Response> {
+        let has_buvid3 = headers
+            .get("cookie")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.split(';').any(|p| p.trim_start().starts_with("buvid3=")));
+        (self.0.config.require_buvid3 && !has_buvid3).then(|| captcha(Platform::Bilibili))
+    }
+
+    /// The common path of every platform handler: budget, the platform's demands (`refusal`),
+    /// faults, lookup, then the answer.
     async fn answer(
         &self,
         platform: Platform,
+        route: &str,
+        refusal: Option<Response>,
         id: Option<&str>,
         ok: impl FnOnce(&SimAccount, &Curve, f64) -> String,
     ) -> Response {
         let retry_after = self.0.config.retry_after_secs;
+        self.count(|s| &mut s.paths, route);
         if !self.admit(platform) {
             return rate_limited(platform, retry_after);
+        }
+        if let Some(r) = refusal {
+            return r;
         }
         let fault = self.fault();
         match fault {
@@ -346,25 +378,77 @@ struct MidQuery {
     vmid: Option<String>,
 }
 
-async fn bili_card(State(s): State<Simulator>, Query(q): Query<MidQuery>) -> Response {
-    s.answer(Platform::Bilibili, q.mid.as_deref(), formats::bilibili_card)
-        .await
-}
-
-async fn bili_stat(State(s): State<Simulator>, Query(q): Query<MidQuery>) -> Response {
+async fn bili_card(
+    State(s): State<Simulator>,
+    headers: HeaderMap,
+    Query(q): Query<MidQuery>,
+) -> Response {
+    let refusal = s.bili_refusal(&headers);
     s.answer(
         Platform::Bilibili,
+        "/x/web-interface/card",
+        refusal,
+        q.mid.as_deref(),
+        formats::bilibili_card,
+    )
+    .await
+}
+
+async fn bili_stat(
+    State(s): State<Simulator>,
+    headers: HeaderMap,
+    Query(q): Query<MidQuery>,
+) -> Response {
+    let refusal = s.bili_refusal(&headers);
+    s.answer(
+        Platform::Bilibili,
+        "/x/relation/stat",
+        refusal,
         q.vmid.as_deref(),
         formats::bilibili_stat,
     )
     .await
 }
 
-async fn bili_navnum(State(s): State<Simulator>, Query(q): Query<MidQuery>) -> Response {
-    s.answer(Platform::Bilibili, q.mid.as_deref(), |_, c, d| {
-        formats::bilibili_navnum(c, d)
-    })
+async fn bili_navnum(
+    State(s): State<Simulator>,
+    headers: HeaderMap,
+    Query(q): Query<MidQuery>,
+) -> Response {
+    let refusal = s.bili_refusal(&headers);
+    s.answer(
+        Platform::Bilibili,
+        "/x/space/navnum",
+        refusal,
+        q.mid.as_deref(),
+        |_, c, d| formats::bilibili_navnum(c, d),
+    )
     .await
+}
+
+/// `x/frontend/finger/spi`: a fresh anonymous buvid3/buvid4 pair (not tied to an account).
+async fn bili_spi(State(s): State<Simulator>) -> Response {
+    s.count(|st| &mut st.paths, "/x/frontend/finger/spi");
+    if !s.admit(Platform::Bilibili) {
+        return rate_limited(Platform::Bilibili, s.0.config.retry_after_secs);
+    }
+    match s.fault() {
+        Some(Fault::RateLimited) => rate_limited(Platform::Bilibili, s.0.config.retry_after_secs),
+        Some(Fault::Captcha) => captcha(Platform::Bilibili),
+        Some(Fault::ServerError) => {
+            (StatusCode::BAD_GATEWAY, "<html>502 Bad Gateway</html>").into_response()
+        }
+        Some(Fault::Empty | Fault::Truncated | Fault::Layout) => {
+            (StatusCode::OK, r#"{"code":0,"data":{},"message":"ok"}"#).into_response()
+        }
+        fault => {
+            if fault == Some(Fault::Slow) {
+                tokio::time::sleep(Duration::from_millis(s.0.config.faults.slow_ms)).await;
+            }
+            let n = s.0.counter.load(Ordering::Relaxed);
+            (StatusCode::OK, formats::bilibili_spi(n)).into_response()
+        }
+    }
 }
 
 async fn bili_upstat(
@@ -376,20 +460,32 @@ async fn bili_upstat(
         .get("cookie")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.contains("SESSDATA="));
-    s.answer(Platform::Bilibili, q.mid.as_deref(), |_, c, d| {
-        formats::bilibili_upstat(c, d, logged_in)
-    })
+    let refusal = s.bili_refusal(&headers);
+    s.answer(
+        Platform::Bilibili,
+        "/x/space/upstat",
+        refusal,
+        q.mid.as_deref(),
+        |_, c, d| formats::bilibili_upstat(c, d, logged_in),
+    )
     .await
 }
 
 #[derive(Deserialize)]
 struct SecQuery {
     sec_user_id: Option<String>,
+    a_bogus: Option<String>,
 }
 
 async fn douyin_json(State(s): State<Simulator>, Query(q): Query<SecQuery>) -> Response {
+    // Douyin's dominant refusal of an unsigned request: HTTP 200, empty body.
+    let unsigned = q.a_bogus.as_deref().is_none_or(str::is_empty);
+    let refusal = (s.0.config.douyin_require_signature && unsigned)
+        .then(|| (StatusCode::OK, "").into_response());
     s.answer(
         Platform::Douyin,
+        "/aweme/v1/web/user/profile/other/",
+        refusal,
         q.sec_user_id.as_deref(),
         formats::douyin_profile_json,
     )
@@ -397,8 +493,14 @@ async fn douyin_json(State(s): State<Simulator>, Query(q): Query<SecQuery>) -> R
 }
 
 async fn douyin_page(State(s): State<Simulator>, Path(sec_uid): Path<String>) -> Response {
-    s.answer(Platform::Douyin, Some(&sec_uid), formats::douyin_page)
-        .await
+    s.answer(
+        Platform::Douyin,
+        "/user/{sec_uid}",
+        None,
+        Some(&sec_uid),
+        formats::douyin_page,
+    )
+    .await
 }
 
 async fn kuaishou_graphql(
@@ -406,8 +508,14 @@ async fn kuaishou_graphql(
     Json(body): Json<serde_json::Value>,
 ) -> Response {
     let id = body["variables"]["userId"].as_str().map(str::to_string);
-    s.answer(Platform::Kuaishou, id.as_deref(), formats::kuaishou_graphql)
-        .await
+    s.answer(
+        Platform::Kuaishou,
+        "/graphql",
+        None,
+        id.as_deref(),
+        formats::kuaishou_graphql,
+    )
+    .await
 }
 
 async fn stats(State(s): State<Simulator>) -> Json<SimStats> {

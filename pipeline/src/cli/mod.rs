@@ -871,7 +871,10 @@ async fn demo(ctx: &Session, args: &DemoArgs) -> Result<ExitCode> {
         per_second: Some(args.rate),
         ..Default::default()
     };
-    let sweeper = crate::collect::sweeper(&ctx.config.collect, &opts)?;
+    let sweeper = crate::collect::observe_limiter(
+        crate::collect::sweeper(&ctx.config.collect, &opts)?,
+        &metrics,
+    );
     let targets = crate::collect::targets(&registry, &sweeper.platforms());
     let sink = crate::collect::Sink {
         store: store.clone(),
@@ -968,12 +971,16 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
         );
     }
     let opts = args.endpoint.options(&[]);
-    let sweeper = Arc::new(crate::collect::sweeper(&ctx.config.collect, &opts)?);
     let interval_mins = args
         .interval_mins
         .unwrap_or(ctx.config.collect.interval_mins)
         .max(1);
     let interval = std::time::Duration::from_secs(interval_mins * 60);
+    let metrics = crate::metrics::Metrics::new()?;
+    let sweeper = Arc::new(crate::collect::observe_limiter(
+        crate::collect::sweeper(&ctx.config.collect, &opts)?.with_interval(interval),
+        &metrics,
+    ));
     let scheduler = Scheduler::new(
         sweeper.clone(),
         ScheduleConfig {
@@ -982,8 +989,8 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
             ..ScheduleConfig::default()
         },
     );
-    let metrics = crate::metrics::Metrics::new()?;
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    metrics.queue_capacity.set(rx.max_capacity() as i64);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut per_platform: std::collections::HashMap<
         haoqi_collectors::Platform,
@@ -994,6 +1001,16 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
             per_platform.entry(t.platform).or_default().push(t);
         }
     }
+    match crate::collect::near_target(store.as_ref(), 0.05).await {
+        Ok(ids) => {
+            outln!(
+                "{} account(s) within 5 % of their target go first",
+                ids.len()
+            );
+            scheduler.set_priority(ids);
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read which accounts are near their target"),
+    }
     let mut tasks = tokio::task::JoinSet::new();
     for (platform, targets) in per_platform.clone() {
         let c = match platform {
@@ -1002,9 +1019,12 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
             _ => &ctx.config.collect.kuaishou,
         };
         let rate = args.endpoint.rate.unwrap_or(c.per_second);
-        match check_budget(targets.len(), 1, rate, interval) {
+        let per_poll = sweeper
+            .adapter(platform)
+            .map_or(1.0, |a| a.requests_per_poll());
+        match check_budget(targets.len(), per_poll, rate, interval) {
             Ok(need) => outln!(
-                "{platform}: {} accounts (shard {}), a pass takes {:.0} of {} min",
+                "{platform}: {} accounts (shard {}), {per_poll:.2} requests per poll on average, a pass takes {:.0} of {} min",
                 targets.len(),
                 args.shard,
                 need.as_secs_f64() / 60.0,
@@ -1033,16 +1053,38 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
         metrics.clone(),
         Some(stop_rx.clone()),
     );
-    let app = crate::http::router(crate::http::AppState {
-        metrics: metrics.clone(),
-        store: store.clone(),
-        settings,
+    // Accounts within 5 % of their target go first in each interval (refreshed every interval).
+    let near = scheduler.clone();
+    let near_store = store.clone();
+    let mut near_stop = stop_rx.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = near_stop.changed() => break,
+            }
+            match crate::collect::near_target(near_store.as_ref(), 0.05).await {
+                Ok(ids) => near.set_priority(ids),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read which accounts are near their target")
+                }
+            }
+        }
     });
+    let collector_state = crate::http::CollectorState::default();
+    let app = crate::http::with_collectors(
+        crate::http::router(crate::http::AppState {
+            metrics: metrics.clone(),
+            store: store.clone(),
+            settings,
+        }),
+        collector_state.clone(),
+    );
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     outln!(
-        "serving http://{}/metrics; SIGINT/SIGTERM stop",
+        "serving http://{}/metrics and /healthz; SIGINT/SIGTERM stop",
         listener.local_addr()?
     );
     let mut server_stop = stop_rx.clone();
@@ -1071,17 +1113,22 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
     loop {
         tokio::select! {
             o = rx.recv() => match o {
-                Some(o) => consumer.push(o).await?,
+                Some(o) => {
+                    metrics.queue_depth.set(rx.len() as i64);
+                    consumer.push(o).await?
+                }
                 None => break,
             },
             _ = tick.tick() => {
                 consumer.flush().await?;
-                for (p, state) in scheduler.circuit_states() {
-                    metrics.circuit_state.with_label_values(&[p.as_str()]).set(state);
-                }
-                for (p, targets) in &per_platform {
-                    metrics.overdue.with_label_values(&[p.as_str()]).set(scheduler.overdue(targets, interval * 2) as i64);
-                }
+                crate::collect::refresh_collector_state(
+                    &scheduler,
+                    &per_platform,
+                    interval,
+                    &metrics,
+                    &collector_state,
+                );
+                metrics.queue_depth.set(rx.len() as i64);
                 metrics.spool_batches.set(spool.pending().map(|p| p.len() as i64).unwrap_or(0));
             }
             _ = &mut signal, if !stopping => {
