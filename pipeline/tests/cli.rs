@@ -483,3 +483,78 @@ fn sigkill_mid_run_then_restart_counts_nothing_twice_and_replays_the_spool() {
         .unwrap_or(0);
     assert_eq!(spool_left, 0, "everything spooled was replayed");
 }
+
+/// The store is away when collection starts: the sweep still runs and every reading goes to the
+/// spool; when a store answers again, the spool is replayed into it, once. No ClickHouse server
+/// runs on this machine, so the outage is a server URL nobody answers, and the store that comes
+/// back is the embedded one sharing the same spool (`./data/spool` for both).
+#[test]
+fn store_down_at_start_spools_then_replays_once() {
+    let d = scratch("outage");
+    let (mut sim, url) = simulator(&d, "0");
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let away = format!("http://haoqi@127.0.0.1:{dead}/haoqi");
+    let out = haoqi(
+        &d,
+        &[
+            "--store",
+            &away,
+            "collect",
+            "--once",
+            "--simulator",
+            &url,
+            "--rate",
+            "300",
+            "--platform",
+            "bilibili",
+        ],
+    );
+    let _ = sim.kill();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("unreachable"), "{}", text(&out));
+    let spooled: Vec<_> = std::fs::read_dir(d.join("data/spool"))
+        .expect("spool dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    assert!(!spooled.is_empty(), "nothing spooled: {}", text(&out));
+
+    // The store is back: init applies the schema and replays the spool.
+    let init = haoqi(&d, &["init", "--no-registry"]);
+    assert!(init.status.success(), "{}", text(&init));
+    assert!(text(&init).contains("replayed"), "{}", text(&init));
+    let q = |sql: &str| -> u64 {
+        let out = haoqi(&d, &["sql", sql, "--format", "csv"]);
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .nth(1)
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no number from {sql}: {}", text(&out)))
+    };
+    // Every Bilibili account the simulator answered for (it plays a few deleted ones) was read
+    // once, and every one of those readings came back from the spool.
+    let read: u64 = text(&out)
+        .lines()
+        .find(|l| l.starts_with("bilibili") && l.split_whitespace().nth(1) == Some("reading"))
+        .and_then(|l| l.split_whitespace().nth(2)?.parse().ok())
+        .unwrap_or_else(|| panic!("no reading count in {}", text(&out)));
+    assert!(read > 650, "{}", text(&out));
+    assert_eq!(
+        q("SELECT uniqExact(account_id) FROM {db:Identifier}.readings"),
+        read
+    );
+    assert_eq!(q("SELECT count() FROM {db:Identifier}.readings"), read);
+    let left = std::fs::read_dir(d.join("data/spool"))
+        .expect("spool dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
+        .count();
+    assert_eq!(left, 0, "the spool is empty after the replay");
+    // A second start replays nothing and counts nothing twice.
+    assert!(haoqi(&d, &["init", "--no-registry"]).status.success());
+    assert_eq!(q("SELECT count() FROM {db:Identifier}.readings"), read);
+}

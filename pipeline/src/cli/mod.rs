@@ -724,7 +724,12 @@ async fn collect(ctx: &Session, args: &CollectArgs) -> Result<ExitCode> {
     }
     let registry = ctx.registry()?;
     let store = ctx.store().await?;
-    migrate::require_current(store.as_ref()).await?;
+    if !migrate::require_current_or_away(store.as_ref()).await? {
+        outln!(
+            "store {} unreachable: readings will be spooled until it is back",
+            store.describe()
+        );
+    }
     let opts = args.endpoint.options(&args.platforms);
     let sweeper = crate::collect::sweeper(&ctx.config.collect, &opts)?;
     let targets = crate::collect::targets(&registry, &sweeper.platforms());
@@ -743,7 +748,7 @@ async fn collect(ctx: &Session, args: &CollectArgs) -> Result<ExitCode> {
     let t = outcome_table(&report);
     if args.format == Format::Table {
         outln!(
-            "polled {} accounts: {} readings stored ({} batch(es) spooled), {} events recorded",
+            "polled {} accounts: {} readings written to the store or spooled ({} batch(es) spooled), {} events recorded",
             report.polled,
             report.readings,
             report.spooled_batches,
@@ -959,7 +964,12 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
     use haoqi_collectors::scheduler::{check_budget, ScheduleConfig, Scheduler};
     let registry = ctx.registry()?;
     let store = ctx.store().await?;
-    migrate::require_current(store.as_ref()).await?;
+    if !migrate::require_current_or_away(store.as_ref()).await? {
+        outln!(
+            "store {} unreachable: readings will be spooled until it is back",
+            store.describe()
+        );
+    }
     let spool = Spool::open(&ctx.config.spool_dir(&ctx.location))?;
     let writer = Writer::new(store.clone(), spool.clone());
     let replay = writer.replay().await?;

@@ -85,6 +85,24 @@ pub async fn current_version(store: &dyn Store) -> Result<Option<u32>, StoreErro
 }
 
 /// Fails with a clear message unless the store is at the schema this binary expects.
+/// For the collectors: the schema must be current when the store answers; when it is away
+/// (a retryable error), collection goes on and readings are spooled until it is back — losing
+/// readings because the store was down at start would be worse. Returns whether it answered.
+pub async fn require_current_or_away(store: &dyn Store) -> Result<bool, StoreError> {
+    match require_current(store).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.is_retryable() => {
+            tracing::warn!(
+                store = %store.describe(),
+                error = %e,
+                "store unreachable: collecting anyway, readings are spooled and replayed when it is back"
+            );
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub async fn require_current(store: &dyn Store) -> Result<(), StoreError> {
     let want = sql::MIGRATIONS.last().map(|m| m.0);
     let have = current_version(store).await?;
