@@ -115,11 +115,7 @@ async fn api_stalled(
     State(s): State<AppState>,
     Query(q): Query<StalledParams>,
 ) -> axum::response::Response {
-    let mut query = s.settings.health(chrono::Utc::now());
-    if let Some(days) = q.days {
-        query.config.flat_days = days.max(1);
-        query.config.no_posts_days = days.max(1);
-    }
+    let query = s.settings.health(chrono::Utc::now()).with_days(q.days);
     match query.run(s.store.as_ref()).await {
         Ok(rows) => {
             let counts: serde_json::Map<String, serde_json::Value> = health::counts(&rows)

@@ -3,7 +3,7 @@
 //! registry, never an account id. Every state is written for every combination seen, zeros
 //! included, so an alert resolves because a count reached 0, not because a series vanished.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use chrono::Utc;
 
@@ -20,35 +20,28 @@ pub async fn refresh(
     let rows = settings.health(now).run(store).await?;
     let report = goal::report(store, settings, crate::time::beijing_day(now), &[]).await?;
 
-    let group = |r: &health::AccountHealth| {
-        (
-            r.platform.clone(),
-            r.kind.clone(),
-            r.prefecture_name.clone().unwrap_or_default(),
-            r.department.clone(),
-        )
-    };
-    let groups: BTreeSet<_> = rows.iter().map(group).collect();
+    // One pass: counts per (labels, state); then every state for every label set seen.
+    let mut counts: BTreeMap<[&str; 4], BTreeMap<&str, i64>> = BTreeMap::new();
+    for r in &rows {
+        let labels = [
+            r.platform.as_str(),
+            r.kind.as_str(),
+            r.prefecture_name.as_deref().unwrap_or(""),
+            r.department.as_str(),
+        ];
+        *counts
+            .entry(labels)
+            .or_default()
+            .entry(r.state.as_str())
+            .or_default() += 1;
+    }
     metrics.account_health.reset();
-    for (platform, kind, prefecture, department) in &groups {
+    for ([platform, kind, prefecture, department], by_state) in &counts {
         for state in health::STATES {
-            let n = rows
-                .iter()
-                .filter(|r| {
-                    r.state == state
-                        && group(r)
-                            == (
-                                platform.clone(),
-                                kind.clone(),
-                                prefecture.clone(),
-                                department.clone(),
-                            )
-                })
-                .count();
             metrics
                 .account_health
                 .with_label_values(&[state, platform, kind, prefecture, department])
-                .set(n as i64);
+                .set(by_state.get(state).copied().unwrap_or(0));
         }
     }
 

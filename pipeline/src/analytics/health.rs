@@ -113,13 +113,21 @@ pub struct HealthQuery {
 }
 
 impl HealthQuery {
+    /// `--days N` / `?days=N`: one horizon for both `flat` and `no_posts`.
+    pub fn with_days(mut self, days: Option<u32>) -> Self {
+        if let Some(days) = days {
+            self.config.flat_days = days.max(1);
+            self.config.no_posts_days = days.max(1);
+        }
+        self
+    }
+
     pub fn crawl_overdue_hours(&self) -> u64 {
         (2 * self.interval_mins).div_ceil(60).max(1)
     }
 
     fn params(&self, store: &dyn Store) -> Params {
         let c = &self.config;
-        let crawled: Vec<String> = self.crawled.iter().map(|p| sql::quote(p)).collect();
         Params::new(store.database())
             .set("now", crate::time::to_clickhouse(self.now))
             .set("as_of_day", crate::time::beijing_day(self.now).to_string())
@@ -136,7 +144,7 @@ impl HealthQuery {
             .set("no_posts_days", u64::from(c.no_posts_days))
             .set("drop_share", c.drop_share)
             .set("drop_min", c.drop_min)
-            .set("crawled", format!("[{}]", crawled.join(",")))
+            .set("crawled", self.crawled.as_slice())
     }
 
     pub async fn run(&self, store: &dyn Store) -> Result<Vec<AccountHealth>, StoreError> {

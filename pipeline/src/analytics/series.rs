@@ -63,12 +63,11 @@ pub async fn daily(
     dimensions: &[&str],
     stale_after_hours: u32,
 ) -> Result<Vec<SeriesPoint>, StoreError> {
-    let dims: Vec<String> = dimensions.iter().map(|d| sql::quote(d)).collect();
     let params = Params::new(store.database())
         .set("from_day", from.to_string())
         .set("to_day", to.to_string())
         .set("stale_after_hours", u64::from(stale_after_hours))
-        .set("dimensions", format!("[{}]", dims.join(",")));
+        .set("dimensions", dimensions);
     let sql = sql::render(sql::queries::SERIES_DAILY, &params)?;
     query_as(store, &sql).await
 }

@@ -28,11 +28,7 @@ pub struct StalledArgs {
 pub async fn stalled(ctx: &Session, args: &StalledArgs) -> Result<ExitCode> {
     let store = ctx.store().await?;
     migrate::require_current(store.as_ref()).await?;
-    let mut query = ctx.analytics().health(Utc::now());
-    if let Some(days) = args.days {
-        query.config.flat_days = days.max(1);
-        query.config.no_posts_days = days.max(1);
-    }
+    let query = ctx.analytics().health(Utc::now()).with_days(args.days);
     let rows = query.run(store.as_ref()).await?;
     let table = health::table(&rows, args.all || args.format != Format::Table);
     if args.format == Format::Table {
@@ -157,21 +153,15 @@ pub struct ServeArgs {
     pub refresh_secs: u64,
 }
 
-/// Recomputes the health and goal gauges every minute until `stop` turns true (or for ever).
+/// How often `run` and `demo` recompute the health and goal gauges.
+pub const REFRESH_SECS: u64 = 60;
+
+/// Recomputes the health and goal gauges every `secs` until `stop` turns true (or for ever).
 pub fn spawn_refresh(
     store: std::sync::Arc<dyn crate::store::Store>,
     settings: std::sync::Arc<crate::analytics::Settings>,
     metrics: crate::metrics::Metrics,
     stop: Option<tokio::sync::watch::Receiver<bool>>,
-) {
-    spawn_refresh_every(store, settings, metrics, stop, 60);
-}
-
-fn spawn_refresh_every(
-    store: std::sync::Arc<dyn crate::store::Store>,
-    settings: std::sync::Arc<crate::analytics::Settings>,
-    metrics: crate::metrics::Metrics,
-    mut stop: Option<tokio::sync::watch::Receiver<bool>>,
     secs: u64,
 ) {
     tokio::spawn(async move {
@@ -187,11 +177,6 @@ fn spawn_refresh_every(
                 // The refresh timestamp stops moving, which is itself alertable.
                 tracing::warn!(error = %e, "health and goal gauges not refreshed");
             }
-            if let Some(s) = stop.as_mut() {
-                if *s.borrow() {
-                    break;
-                }
-            }
         }
     });
 }
@@ -201,7 +186,7 @@ pub async fn serve(ctx: &Session, args: &ServeArgs) -> Result<ExitCode> {
     migrate::require_current(store.as_ref()).await?;
     let metrics = crate::metrics::Metrics::new()?;
     let settings = std::sync::Arc::new(ctx.analytics());
-    spawn_refresh_every(
+    spawn_refresh(
         store.clone(),
         settings.clone(),
         metrics.clone(),
@@ -307,24 +292,15 @@ pub async fn rank(ctx: &Session, args: &RankArgs) -> Result<ExitCode> {
     if let Some(name) = &args.show {
         let (frozen, data) = freeze::load(store.as_ref(), name).await?;
         if args.diff {
-            let tier = freeze::tier_of(&frozen.tier);
-            let fresh_data = rank::load(
+            let (fresh, _) = rank::compute(
                 store.as_ref(),
                 frozen.from,
                 frozen.to,
+                &freeze::tier_of(&frozen.tier),
                 &frozen.config,
                 &settings.crawled,
             )
             .await?;
-            let resolved = freeze::resolutions(store.as_ref()).await?;
-            let fresh = rank::rank(
-                &fresh_data,
-                frozen.from,
-                frozen.to,
-                &tier,
-                &frozen.config,
-                &resolved,
-            );
             let t = freeze::diff(&frozen, &fresh);
             if args.format == Format::Table {
                 out!(
@@ -341,7 +317,7 @@ pub async fn rank(ctx: &Session, args: &RankArgs) -> Result<ExitCode> {
         if freeze::reproduce(&frozen, &data) != frozen {
             tracing::warn!(name, "recomputing the frozen inputs no longer gives the frozen ranking (formula changed); showing the frozen one");
         }
-        return emit(ctx, store.as_ref(), &settings, &frozen, args).await;
+        return emit(store.as_ref(), &settings, &frozen, args).await;
     }
     let (Some(from), Some(to)) = (args.from, args.to) else {
         anyhow::bail!("--from and --to are required");
@@ -350,19 +326,24 @@ pub async fn rank(ctx: &Session, args: &RankArgs) -> Result<ExitCode> {
         anyhow::bail!("--to {to} is before --from {from}");
     }
     let tier = args.tier.clone().unwrap_or(TierFilter::Both);
-    let data = rank::load(store.as_ref(), from, to, &settings.rank, &settings.crawled).await?;
-    let resolved = freeze::resolutions(store.as_ref()).await?;
-    let ranking = rank::rank(&data, from, to, &tier, &settings.rank, &resolved);
+    let (ranking, data) = rank::compute(
+        store.as_ref(),
+        from,
+        to,
+        &tier,
+        &settings.rank,
+        &settings.crawled,
+    )
+    .await?;
     if let Some(name) = &args.freeze {
         freeze::freeze(store.as_ref(), name, &ranking, &data).await?;
         out!("frozen as {name:?}: reprint with haoqi rank --show {name}\n");
     }
-    emit(ctx, store.as_ref(), &settings, &ranking, args).await
+    emit(store.as_ref(), &settings, &ranking, args).await
 }
 
 /// Prints the ranking or writes it to --out.
 async fn emit(
-    _ctx: &Session,
     store: &dyn crate::store::Store,
     settings: &crate::analytics::Settings,
     ranking: &crate::analytics::rank::Ranking,
@@ -370,7 +351,6 @@ async fn emit(
 ) -> Result<ExitCode> {
     use crate::analytics::rank::{table, xlsx};
     let Some(out) = &args.out else {
-        let full = table::accounts(ranking, args.top);
         match args.format {
             Format::Table => {
                 out!(
@@ -385,7 +365,7 @@ async fn emit(
                     table::brief(ranking, args.top).to_text()
                 );
             }
-            Format::Csv => out!("{}", full.to_csv()),
+            Format::Csv => out!("{}", table::accounts(ranking, args.top).to_csv()),
             Format::Json => out!("{}\n", serde_json::to_string_pretty(ranking)?),
         }
         return Ok(ExitCode::SUCCESS);

@@ -917,7 +917,13 @@ async fn demo(ctx: &Session, args: &DemoArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let settings = Arc::new(ctx.analytics());
-    analytics::spawn_refresh(store.clone(), settings.clone(), metrics.clone(), None);
+    analytics::spawn_refresh(
+        store.clone(),
+        settings.clone(),
+        metrics.clone(),
+        None,
+        analytics::REFRESH_SECS,
+    );
     let app = crate::http::router(crate::http::AppState {
         metrics,
         store: store.clone(),
@@ -1062,6 +1068,7 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
         settings.clone(),
         metrics.clone(),
         Some(stop_rx.clone()),
+        analytics::REFRESH_SECS,
     );
     // Accounts within 5 % of their target go first in each interval (refreshed every interval).
     let near = scheduler.clone();

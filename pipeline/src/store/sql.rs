@@ -71,6 +71,12 @@ pub mod queries {
     pub const ACCOUNT_GROWTH: &str = include_str!("../../sql/queries/account_growth.sql");
     pub const RANK_INPUTS: &str = include_str!("../../sql/queries/rank_inputs.sql");
     pub const RANK_ANOMALIES: &str = include_str!("../../sql/queries/rank_anomalies.sql");
+    pub const RANK_FREEZE_LIST: &str = include_str!("../../sql/queries/rank_freeze_list.sql");
+    pub const RANK_FREEZE_COUNT: &str = include_str!("../../sql/queries/rank_freeze_count.sql");
+    pub const RANK_FREEZE_LOAD: &str = include_str!("../../sql/queries/rank_freeze_load.sql");
+    pub const RANK_FREEZE_INSERT: &str = include_str!("../../sql/queries/rank_freeze_insert.sql");
+    pub const ANOMALY_RESOLUTIONS: &str = include_str!("../../sql/queries/anomaly_resolutions.sql");
+    pub const ANOMALY_RESOLVE: &str = include_str!("../../sql/queries/anomaly_resolve.sql");
 }
 
 /// A parameter value. The declared type in the SQL decides how it is written.
@@ -80,6 +86,8 @@ pub enum Param {
     UInt(u64),
     Int(i64),
     Float(f64),
+    /// For `Array(String)`: written as an array literal of quoted strings.
+    List(Vec<String>),
 }
 
 impl From<&str> for Param {
@@ -106,6 +114,12 @@ impl From<i64> for Param {
 impl From<f64> for Param {
     fn from(n: f64) -> Self {
         Param::Float(n)
+    }
+}
+
+impl<S: AsRef<str>> From<&[S]> for Param {
+    fn from(items: &[S]) -> Self {
+        Param::List(items.iter().map(|s| s.as_ref().to_string()).collect())
     }
 }
 
@@ -232,6 +246,10 @@ fn literal(name: &str, ty: &str, value: &Param) -> Result<String, StoreError> {
         (_, Param::Int(n)) if numeric && *n >= 0 => n.to_string(),
         // Debug formatting keeps a decimal point (1.0, not 1) and full precision.
         (_, Param::Float(x)) if ty.starts_with("Float") && x.is_finite() => format!("{x:?}"),
+        ("Array(String)", Param::List(items)) => {
+            let quoted: Vec<String> = items.iter().map(|s| quote(s)).collect();
+            format!("[{}]", quoted.join(", "))
+        }
         (_, Param::Str(s)) if !numeric && ty != "Identifier" => {
             format!("CAST({} AS {ty})", quote(s))
         }
@@ -291,6 +309,17 @@ mod tests {
     fn a_missing_parameter_is_an_error() {
         let err = render("SELECT {x:UInt8}", &Params::new("haoqi")).unwrap_err();
         assert!(err.to_string().contains("{x:UInt8}"), "{err}");
+    }
+
+    #[test]
+    fn string_lists_become_array_literals() {
+        let p = Params::new("h").set("xs", ["douyin", "it's"].as_slice());
+        assert_eq!(
+            render("SELECT has({xs:Array(String)}, 'a')", &p).unwrap(),
+            "SELECT has(['douyin', 'it\\'s'], 'a')"
+        );
+        // A list fits no other type.
+        assert!(render("SELECT {xs:String}", &p).is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{rank, table, RankData, Ranking, TierFilter};
+use super::{rank, Components, RankData, RankInput, Ranking, TierFilter};
 use crate::output::Table;
 use crate::store::sql::{self, Params};
 use crate::store::{query_as, Store, StoreError};
@@ -18,12 +18,10 @@ pub enum FreezeError {
     Missing(String),
     #[error("frozen ranking {name:?} cannot be read: {message}")]
     Corrupt { name: String, message: String },
+    #[error("ranking {name:?} cannot be encoded for freezing: {message}")]
+    Encode { name: String, message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-fn q(store: &dyn Store, text: &str) -> Result<String, StoreError> {
-    sql::render(text, &Params::new(store.database()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,33 +41,25 @@ pub struct FreezeInfo {
 }
 
 pub async fn list(store: &dyn Store) -> Result<Vec<FreezeInfo>, StoreError> {
-    let sql = q(
-        store,
-        "SELECT name, toString(created_at) AS created_at, from_day, to_day, tier, formula_version \
-         FROM {db:Identifier}.rank_freezes FINAL ORDER BY created_at, name",
+    let sql = sql::render(
+        sql::queries::RANK_FREEZE_LIST,
+        &Params::new(store.database()),
     )?;
     query_as(store, &sql).await
 }
 
+#[derive(Deserialize)]
+struct Count {
+    n: u64,
+}
+
 async fn exists(store: &dyn Store, name: &str) -> Result<bool, StoreError> {
-    let sql = format!(
-        "{} WHERE name = {}",
-        q(
-            store,
-            "SELECT count() AS n FROM {db:Identifier}.rank_freezes"
-        )?,
-        sql::quote(name)
-    );
-    let rows = store.query_rows(&sql).await?;
-    Ok(rows
-        .first()
-        .and_then(|r| r.get("n"))
-        .and_then(|v| {
-            v.as_u64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        })
-        .unwrap_or(0)
-        > 0)
+    let sql = sql::render(
+        sql::queries::RANK_FREEZE_COUNT,
+        &Params::new(store.database()).set("name", name),
+    )?;
+    let rows: Vec<Count> = query_as(store, &sql).await?;
+    Ok(rows.first().is_some_and(|c| c.n > 0))
 }
 
 fn token(name: &str, part: &str) -> String {
@@ -87,7 +77,7 @@ pub async fn freeze(
         return Err(FreezeError::Exists(name.to_string()));
     }
     let json = |v: serde_json::Result<String>| {
-        v.map_err(|e| FreezeError::Corrupt {
+        v.map_err(|e| FreezeError::Encode {
             name: name.to_string(),
             message: e.to_string(),
         })
@@ -104,11 +94,9 @@ pub async fn freeze(
         "ranking_json": json(serde_json::to_string(ranking))?,
     });
     // Entries and findings first: a freeze is visible (by its header) only once complete.
-    let t = table::accounts(ranking, None);
-    let rows: Vec<String> = t
-        .rows
+    let rows: Vec<String> = entries(name, ranking)
         .iter()
-        .map(|r| entry_json(name, &t.columns, r, ranking).to_string())
+        .map(ToString::to_string)
         .collect();
     insert(store, "rank_entries", &token(name, "entries"), &rows).await?;
     let mut findings: Vec<String> = Vec::new();
@@ -145,67 +133,64 @@ pub async fn freeze(
     Ok(())
 }
 
-/// The flat row Grafana reads, from the CSV row of [`table::accounts`] (one layout for both).
-fn entry_json(name: &str, cols: &[String], row: &[String], r: &Ranking) -> serde_json::Value {
-    let get = |c: &str| {
-        cols.iter()
-            .position(|x| x == c)
-            .and_then(|i| row.get(i))
-            .map(String::as_str)
-            .unwrap_or("")
+/// The flat rows Grafana reads: every ranked account, then every ineligible one.
+fn entries(name: &str, r: &Ranking) -> Vec<serde_json::Value> {
+    let row = |group: &str,
+               rank: Option<u32>,
+               score: Option<f64>,
+               c: Option<&Components>,
+               i: &RankInput,
+               reasons: &[String]| {
+        serde_json::json!({
+            "name": name,
+            "grp": group,
+            "rank": rank,
+            "account_id": i.account_id,
+            "display_name": i.display_name,
+            "unit_id": i.unit_id,
+            "unit_name": i.unit_name,
+            "kind": i.kind,
+            "tier": i.tier,
+            "prefecture_name": i.prefecture_name,
+            "department": i.department,
+            "platform": i.platform,
+            "followers_end": i.followers_end,
+            "followers_gained": i.followers_gained,
+            "views_gained": i.views_gained,
+            "likes_gained": i.likes_gained,
+            "posts_gained": i.posts_gained,
+            "target": i.target,
+            "completion": i.completion,
+            "coverage": i.coverage,
+            "s_followers": c.and_then(|c| c.followers),
+            "s_growth": c.and_then(|c| c.growth),
+            "s_completion": c.and_then(|c| c.completion),
+            "s_views": c.and_then(|c| c.views),
+            "s_likes": c.and_then(|c| c.likes),
+            "s_posts": c.and_then(|c| c.posts),
+            "score": score,
+            "eligible": c.is_some(),
+            "reasons": reasons.join("; "),
+        })
     };
-    let num = |c: &str| -> serde_json::Value {
-        get(c)
-            .parse::<f64>()
-            .ok()
-            .map(serde_json::Value::from)
-            .unwrap_or(serde_json::Value::Null)
-    };
-    let int = |c: &str| -> serde_json::Value {
-        get(c)
-            .parse::<i64>()
-            .ok()
-            .map(serde_json::Value::from)
-            .unwrap_or(serde_json::Value::Null)
-    };
-    let id = get("account_id");
-    let input = r
-        .accounts
+    r.accounts
         .iter()
-        .map(|a| &a.input)
-        .chain(r.ineligible.iter().map(|i| &i.input))
-        .find(|i| i.account_id == id);
-    serde_json::json!({
-        "name": name,
-        "grp": get("group"),
-        "rank": int("rank"),
-        "account_id": id,
-        "display_name": get("display_name"),
-        "unit_id": input.map(|i| i.unit_id.clone()).unwrap_or_default(),
-        "unit_name": get("unit"),
-        "kind": get("kind"),
-        "tier": input.map(|i| i.tier.clone()).unwrap_or_default(),
-        "prefecture_name": input.and_then(|i| i.prefecture_name.clone()),
-        "department": input.map(|i| i.department.clone()).unwrap_or_default(),
-        "platform": get("platform"),
-        "followers_end": int("followers_end"),
-        "followers_gained": int("followers_gained"),
-        "views_gained": int("views_gained"),
-        "likes_gained": int("likes_gained"),
-        "posts_gained": int("posts_gained"),
-        "target": int("target"),
-        "completion": num("completion"),
-        "coverage": num("coverage"),
-        "s_followers": num("s_followers"),
-        "s_growth": num("s_growth"),
-        "s_completion": num("s_completion"),
-        "s_views": num("s_views"),
-        "s_likes": num("s_likes"),
-        "s_posts": num("s_posts"),
-        "score": num("score"),
-        "eligible": get("eligible") == "true",
-        "reasons": get("reasons"),
-    })
+        .map(|a| {
+            row(
+                &a.group,
+                Some(a.rank),
+                Some(a.score),
+                Some(&a.components),
+                &a.input,
+                &[],
+            )
+        })
+        .chain(
+            r.ineligible
+                .iter()
+                .map(|x| row(&x.group, None, None, None, &x.input, &x.reasons)),
+        )
+        .collect()
 }
 
 async fn insert(
@@ -217,11 +202,12 @@ async fn insert(
     if rows.is_empty() {
         return Ok(());
     }
-    let sql = format!(
-        "INSERT INTO {}.{table} SETTINGS insert_deduplicate = 1, insert_deduplication_token = {} FORMAT JSONEachRow",
-        q(store, "{db:Identifier}")?,
-        sql::quote(token)
-    );
+    let sql = sql::render(
+        sql::queries::RANK_FREEZE_INSERT,
+        &Params::new(store.database())
+            .set("table", table)
+            .set("token", token),
+    )?;
     store
         .insert_json_each_row(&sql, rows.join("\n").as_bytes())
         .await
@@ -229,14 +215,10 @@ async fn insert(
 
 /// The frozen ranking and the data it was computed from.
 pub async fn load(store: &dyn Store, name: &str) -> Result<(Ranking, RankData), FreezeError> {
-    let sql = format!(
-        "{} WHERE name = {}",
-        q(
-            store,
-            "SELECT ranking_json, data_json FROM {db:Identifier}.rank_freezes FINAL"
-        )?,
-        sql::quote(name)
-    );
+    let sql = sql::render(
+        sql::queries::RANK_FREEZE_LOAD,
+        &Params::new(store.database()).set("name", name),
+    )?;
     let rows: Vec<FrozenRow> = query_as(store, &sql).await?;
     let row = rows
         .into_iter()
@@ -378,9 +360,9 @@ struct Resolution {
 pub async fn resolutions(
     store: &dyn Store,
 ) -> Result<Vec<(String, NaiveDate, String)>, StoreError> {
-    let sql = q(
-        store,
-        "SELECT account_id, day, toString(kind) AS kind FROM {db:Identifier}.anomaly_resolutions FINAL",
+    let sql = sql::render(
+        sql::queries::ANOMALY_RESOLUTIONS,
+        &Params::new(store.database()),
     )?;
     let rows: Vec<Resolution> = query_as(store, &sql).await?;
     Ok(rows
@@ -401,10 +383,10 @@ pub async fn resolve(
         "note": note, "reviewer": reviewer, "at": crate::time::to_clickhouse(Utc::now()),
     })
     .to_string();
-    let sql = format!(
-        "INSERT INTO {}.anomaly_resolutions FORMAT JSONEachRow",
-        q(store, "{db:Identifier}")?
-    );
+    let sql = sql::render(
+        sql::queries::ANOMALY_RESOLVE,
+        &Params::new(store.database()),
+    )?;
     store.insert_json_each_row(&sql, row.as_bytes()).await
 }
 

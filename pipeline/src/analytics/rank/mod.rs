@@ -235,6 +235,16 @@ pub struct Ranking {
     pub resolved: Vec<Anomaly>,
 }
 
+impl Ranking {
+    /// Every account considered: the ranked ones, then the ineligible ones.
+    pub fn inputs(&self) -> impl Iterator<Item = &RankInput> {
+        self.accounts
+            .iter()
+            .map(|a| &a.input)
+            .chain(self.ineligible.iter().map(|i| &i.input))
+    }
+}
+
 /// The period's inputs and findings, as read from the store (what a freeze keeps).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RankData {
@@ -267,6 +277,20 @@ pub async fn load(
         inputs,
         anomalies: found,
     })
+}
+
+/// A fresh ranking: the period's data read from the store, the reviewers' resolutions applied.
+pub async fn compute(
+    store: &dyn Store,
+    from: NaiveDate,
+    to: NaiveDate,
+    tier: &TierFilter,
+    config: &RankConfig,
+    crawled: &[String],
+) -> Result<(Ranking, RankData), StoreError> {
+    let data = load(store, from, to, config, crawled).await?;
+    let resolved = freeze::resolutions(store).await?;
+    Ok((rank(&data, from, to, tier, config, &resolved), data))
 }
 
 fn round(x: f64, places: i32) -> f64 {
@@ -327,30 +351,54 @@ fn score(c: &Components, w: &Weights) -> f64 {
 /// Normalises each eligible member of a group against the group's best (platform-specific
 /// components against the best of the same platform).
 fn components_for(members: &[(String, Raw)], per_platform: bool) -> Vec<Components> {
-    let max_of = |f: &dyn Fn(&Raw) -> Option<f64>, platform: Option<&str>| {
-        members
-            .iter()
-            .filter(|(p, _)| platform.is_none_or(|q| p == q))
-            .filter_map(|(_, r)| f(r))
-            .fold(0.0f64, f64::max)
-    };
+    // The maxima once: the group's, and each platform's for the platform-only components.
+    let mut group = Maxima::default();
+    let mut platforms: BTreeMap<&str, Maxima> = BTreeMap::new();
+    for (p, r) in members {
+        group.update(r);
+        platforms.entry(p.as_str()).or_default().update(r);
+    }
     members
         .iter()
         .map(|(p, r)| {
-            let scope = per_platform.then_some(p.as_str());
-            let norm = |f: &dyn Fn(&Raw) -> Option<f64>, platform: Option<&str>| {
-                f(r).map(|x| lognorm(x, max_of(f, platform)))
+            let scope = match platforms.get(p.as_str()) {
+                Some(m) if per_platform => m,
+                _ => &group,
             };
+            let norm = |x: Option<f64>, max: f64| x.map(|x| lognorm(x, max));
             Components {
-                followers: norm(&|r| r.followers, None),
-                growth: norm(&|r| r.growth, None),
-                completion: norm(&|r| r.completion, None),
-                views: norm(&|r| r.views, scope),
-                likes: norm(&|r| r.likes, scope),
-                posts: norm(&|r| r.posts, scope),
+                followers: norm(r.followers, group.followers),
+                growth: norm(r.growth, group.growth),
+                completion: norm(r.completion, group.completion),
+                views: norm(r.views, scope.views),
+                likes: norm(r.likes, scope.likes),
+                posts: norm(r.posts, scope.posts),
             }
         })
         .collect()
+}
+
+/// The largest value of each component (0 where none has it).
+#[derive(Default)]
+struct Maxima {
+    followers: f64,
+    growth: f64,
+    completion: f64,
+    views: f64,
+    likes: f64,
+    posts: f64,
+}
+
+impl Maxima {
+    fn update(&mut self, r: &Raw) {
+        let up = |m: &mut f64, v: Option<f64>| *m = m.max(v.unwrap_or(0.0));
+        up(&mut self.followers, r.followers);
+        up(&mut self.growth, r.growth);
+        up(&mut self.completion, r.completion);
+        up(&mut self.views, r.views);
+        up(&mut self.likes, r.likes);
+        up(&mut self.posts, r.posts);
+    }
 }
 
 /// Why an account cannot be ranked (empty: eligible).

@@ -133,13 +133,7 @@ pub fn write(path: &Path, r: &Ranking, goal: u64, goal_followers: u64) -> Result
         ws.write_string_with_format(0, 0, "科普矩阵补贴排名 Subsidy ranking", &f.header)?;
         let eligible = r.accounts.len() as f64;
         let considered = eligible + r.ineligible.len() as f64;
-        let end_total: u64 = r
-            .accounts
-            .iter()
-            .map(|a| &a.input)
-            .chain(r.ineligible.iter().map(|i| &i.input))
-            .filter_map(|i| i.followers_end)
-            .sum();
+        let end_total: u64 = r.inputs().filter_map(|i| i.followers_end).sum();
         let rows: [(&str, SummaryValue); 10] = [
             ("期间起 From", SummaryValue::Date(r.from)),
             ("期间止 To", SummaryValue::Date(r.to)),
@@ -195,12 +189,7 @@ pub fn write(path: &Path, r: &Ranking, goal: u64, goal_followers: u64) -> Result
 
         // Growth by prefecture, over every account considered.
         let mut by_pref: BTreeMap<String, i64> = BTreeMap::new();
-        for i in r
-            .accounts
-            .iter()
-            .map(|a| &a.input)
-            .chain(r.ineligible.iter().map(|i| &i.input))
-        {
+        for i in r.inputs() {
             let name = i
                 .prefecture_name
                 .clone()
