@@ -186,7 +186,7 @@ async fn healthz(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Rows, StoreError};
+    use crate::store::StoreError;
 
     #[derive(Debug)]
     struct FakeStore(bool);
@@ -196,7 +196,7 @@ mod tests {
         async fn execute(&self, _: &str) -> Result<(), StoreError> {
             Ok(())
         }
-        async fn query_rows(&self, _: &str) -> Result<Rows, StoreError> {
+        async fn query_json_each_row(&self, _: &str) -> Result<Vec<u8>, StoreError> {
             if self.0 {
                 Ok(Vec::new())
             } else {

@@ -18,8 +18,19 @@ use super::StoreError;
 /// Tables split across shards by account.
 pub const SHARDED: [&str; 3] = ["readings", "counters_daily", "collection_events"];
 
+/// A sharded table, or the `<name>_next` copy a migration rebuilds it into before swapping.
 fn sharded(name: &str) -> bool {
-    SHARDED.contains(&name)
+    let base = name.strip_suffix("_next").unwrap_or(name);
+    SHARDED.contains(&base)
+}
+
+/// The per-shard table behind a name: `<name>_local` for sharded tables, else the table itself.
+fn local_name(name: &str) -> String {
+    if sharded(name) {
+        format!("{name}_local")
+    } else {
+        name.to_string()
+    }
 }
 
 /// Every schema statement of the single node, in order: the migrations table, then each
@@ -62,11 +73,7 @@ pub fn ddl(cluster: &str, database: &str) -> Result<Vec<String>, StoreError> {
             let (name, _, end) =
                 object_name(&stmt, &q).ok_or_else(|| err(&stmt, "no table name"))?;
             let name = name.to_string();
-            let local = if sharded(&name) {
-                format!("{name}_local")
-            } else {
-                name.clone()
-            };
+            let local = local_name(&name);
             let engine_at = stmt
                 .find("\nENGINE = ")
                 .ok_or_else(|| err(&stmt, "no ENGINE line"))?;
@@ -83,8 +90,16 @@ pub fn ddl(cluster: &str, database: &str) -> Result<Vec<String>, StoreError> {
                 return Err(err(&stmt, "only MergeTree engines can be replicated"));
             }
             let shard = if sharded(&name) { "{shard}" } else { "all" };
+            // A rebuilt copy is swapped in under the live name and keeps its Keeper path, so
+            // that path must not be the one the next rebuild's copy would use: `{uuid}` (the
+            // table's own, generated for `ON CLUSTER`) keeps each one distinct.
+            let unique = if name.ends_with("_next") {
+                "/{uuid}"
+            } else {
+                ""
+            };
             let mut rargs =
-                format!("'/clickhouse/tables/{shard}/{database}/{local}', '{{replica}}'");
+                format!("'/clickhouse/tables/{shard}/{database}/{local}{unique}', '{{replica}}'");
             if !args.is_empty() {
                 rargs.push_str(", ");
                 rargs.push_str(args);
@@ -119,6 +134,30 @@ pub fn ddl(cluster: &str, database: &str) -> Result<Vec<String>, StoreError> {
         } else if stmt.starts_with("CREATE OR REPLACE VIEW") || stmt.starts_with("CREATE VIEW") {
             let (_, _, end) = object_name(&stmt, &q).ok_or_else(|| err(&stmt, "no view name"))?;
             out.push(format!("{}{on}{}", &stmt[..end], &stmt[end..]));
+        } else if stmt.starts_with("DROP TABLE ") {
+            // The Distributed table first, then what it points at.
+            let (name, at, end) =
+                object_name(&stmt, &q).ok_or_else(|| err(&stmt, "no table name"))?;
+            let (head, tail) = (&stmt[..at], &stmt[end..]);
+            if sharded(name) {
+                out.push(format!("{head}{q}{name}{on}{tail}"));
+            }
+            out.push(format!("{head}{q}{}{on}{tail}", local_name(name)));
+        } else if stmt.starts_with("EXCHANGE TABLES ") {
+            // Distributed tables name their local tables, so swapping those swaps the data.
+            let (a, _, a_end) =
+                object_name(&stmt, &q).ok_or_else(|| err(&stmt, "no table name"))?;
+            let (b, _, _) = object_name(&stmt[a_end..], &q)
+                .ok_or_else(|| err(&stmt, "no second table name"))?;
+            out.push(format!(
+                "EXCHANGE TABLES {q}{} AND {q}{}{on}",
+                local_name(a),
+                local_name(b)
+            ));
+        } else if stmt.starts_with("INSERT INTO ") && stmt.contains(" SELECT ") {
+            // Copies rows between tables; run once, through the Distributed tables. A new
+            // cluster has no rows, so on it this does nothing.
+            out.push(stmt);
         } else {
             return Err(err(
                 &stmt,
@@ -148,8 +187,27 @@ pub fn script(cluster: &str, database: &str) -> Result<String, StoreError> {
 pub fn localized(cluster: &str, database: &str) -> Result<Vec<String>, StoreError> {
     let on = format!(" ON CLUSTER `{cluster}`");
     let mut out = Vec::new();
+    let q = format!("`{database}`.");
     for stmt in ddl(cluster, database)? {
         if stmt.contains("ENGINE = Distributed(") {
+            continue;
+        }
+        // Dropping a Distributed table: the single node has only the local one.
+        if stmt.starts_with("DROP TABLE ")
+            && object_name(&stmt, &q).is_some_and(|(n, _, _)| sharded(n))
+        {
+            continue;
+        }
+        // Rows copied through Distributed tables are copied between the local ones here.
+        if stmt.starts_with("INSERT INTO ") {
+            let words: Vec<String> = stmt
+                .split(' ')
+                .map(|w| match w.strip_prefix(&q) {
+                    Some(name) if sharded(name) => format!("{q}{name}_local"),
+                    _ => w.to_string(),
+                })
+                .collect();
+            out.push(words.join(" "));
             continue;
         }
         let mut s = stmt.replace(&on, "");
@@ -209,6 +267,29 @@ mod tests {
             "ReplicatedReplacingMergeTree('/clickhouse/tables/all/haoqi/anomaly_resolutions', '{replica}', at)"
         )));
         assert!(ddl("bad name; DROP", "haoqi").is_err());
+    }
+
+    #[test]
+    fn a_rebuilt_sharded_table_is_swapped_shard_by_shard() {
+        let d = ddl("c", "haoqi").unwrap();
+        assert!(d.contains(
+            &"EXCHANGE TABLES `haoqi`.counters_daily_local AND `haoqi`.counters_daily_next_local ON CLUSTER `c`".to_string()
+        ));
+        let next = d
+            .iter()
+            .find(|s| s.starts_with("CREATE TABLE `haoqi`.counters_daily_next_local"))
+            .unwrap();
+        assert!(
+            next.contains("/counters_daily_next_local/{uuid}'"),
+            "{next}"
+        );
+        assert!(next.contains("PARTITION BY toYYYYMM(day)"), "{next}");
+        // Dropping drops the Distributed table and the local one.
+        let drops: Vec<&String> = d
+            .iter()
+            .filter(|s| s.starts_with("DROP TABLE `haoqi`.counters_daily_next"))
+            .collect();
+        assert_eq!(drops.len(), 2, "{drops:?}");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
 
-use super::{Rows, Store, StoreError};
+use super::{Store, StoreError};
 
 /// The environment variable that names the library file explicitly.
 pub const LIBCHDB_ENV: &str = "HAOQI_LIBCHDB";
@@ -214,9 +214,8 @@ impl Store for EmbeddedStore {
         self.run(sql.to_string(), "TabSeparated").await.map(|_| ())
     }
 
-    async fn query_rows(&self, sql: &str) -> Result<Rows, StoreError> {
-        let bytes = self.run(sql.to_string(), "JSONEachRow").await?;
-        super::parse_json_each_row(&bytes)
+    async fn query_json_each_row(&self, sql: &str) -> Result<Vec<u8>, StoreError> {
+        self.run(sql.to_string(), "JSONEachRow").await
     }
 
     async fn insert_json_each_row(&self, insert_sql: &str, data: &[u8]) -> Result<(), StoreError> {

@@ -114,8 +114,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Runs a statement that returns nothing (DDL, `INSERT … SELECT`).
     async fn execute(&self, sql: &str) -> Result<(), StoreError>;
 
+    /// Runs a query and returns its rows as ClickHouse writes them: `JSONEachRow` text.
+    async fn query_json_each_row(&self, sql: &str) -> Result<Vec<u8>, StoreError>;
+
     /// Runs a query and returns its rows.
-    async fn query_rows(&self, sql: &str) -> Result<Rows, StoreError>;
+    async fn query_rows(&self, sql: &str) -> Result<Rows, StoreError> {
+        parse_json_each_row(&self.query_json_each_row(sql).await?)
+    }
 
     /// Runs `insert_sql` (an `INSERT … FORMAT JSONEachRow` statement, settings included) with
     /// `data` (one JSON object per line) as its input.
@@ -128,20 +133,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn describe(&self) -> String;
 }
 
-/// Runs a query and deserialises each row into `T`.
+/// Runs a query and deserialises each row into `T`, straight from the JSON text (going through
+/// a map of values first took a tenth of the stalled query's time for 3,000 rows).
 pub async fn query_as<T: DeserializeOwned>(
     store: &dyn Store,
     sql: &str,
 ) -> Result<Vec<T>, StoreError> {
-    store
-        .query_rows(sql)
-        .await?
-        .into_iter()
-        .map(|row| {
-            serde_json::from_value(serde_json::Value::Object(row))
-                .map_err(|e| StoreError::Decode(e.to_string()))
-        })
-        .collect()
+    parse_lines(&store.query_json_each_row(sql).await?)
 }
 
 /// Opens the store a location names.
@@ -160,11 +158,15 @@ pub async fn open(location: &StoreLocation) -> Result<Box<dyn Store>, StoreError
 }
 
 pub(crate) fn parse_json_each_row(bytes: &[u8]) -> Result<Rows, StoreError> {
+    parse_lines::<Row>(bytes)
+}
+
+fn parse_lines<T: DeserializeOwned>(bytes: &[u8]) -> Result<Vec<T>, StoreError> {
     let text = std::str::from_utf8(bytes).map_err(|e| StoreError::Decode(e.to_string()))?;
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|line| {
-            serde_json::from_str::<Row>(line)
+            serde_json::from_str::<T>(line)
                 .map_err(|e| StoreError::Decode(format!("{e} in {line:.200}")))
         })
         .collect()

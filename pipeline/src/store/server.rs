@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use clickhouse::Client;
 
 use super::location::ServerLocation;
-use super::{Rows, Store, StoreError};
+use super::{Store, StoreError};
 
 #[derive(Clone)]
 pub struct ServerStore {
@@ -77,14 +77,13 @@ impl Store for ServerStore {
             .map_err(map_error)
     }
 
-    async fn query_rows(&self, sql: &str) -> Result<Rows, StoreError> {
+    async fn query_json_each_row(&self, sql: &str) -> Result<Vec<u8>, StoreError> {
         let mut cursor = self
             .client
             .query(&escape_placeholders(sql))
             .fetch_bytes("JSONEachRow")
             .map_err(map_error)?;
-        let bytes = cursor.collect().await.map_err(map_error)?;
-        super::parse_json_each_row(&bytes)
+        Ok(cursor.collect().await.map_err(map_error)?.to_vec())
     }
 
     async fn insert_json_each_row(&self, insert_sql: &str, data: &[u8]) -> Result<(), StoreError> {

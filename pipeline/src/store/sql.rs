@@ -52,6 +52,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "faster_views",
         include_str!("../../sql/migrations/0008_faster_views.sql"),
     ),
+    (
+        9,
+        "month_partitions",
+        include_str!("../../sql/migrations/0009_month_partitions.sql"),
+    ),
 ];
 
 /// Named queries (one file each under `sql/queries/`).

@@ -1,0 +1,164 @@
+//! Upgrading a store that holds data: migration 9 rebuilds the daily rollup into month
+//! partitions. Every rollup row must survive it unchanged, the materialized view must feed the
+//! new table afterwards, and the answers must not move — including the latest reading of
+//! accounts last read long before the day asked about (older than the recent partitions the
+//! views read first).
+
+use chrono::{NaiveDate, Utc};
+use haoqi_collectors::Platform::{Douyin, Kuaishou};
+use haoqi_pipeline::analytics::health::{HealthQuery, StalledConfig};
+use haoqi_pipeline::dimensions;
+use haoqi_pipeline::progress::ProgressQuery;
+use haoqi_pipeline::reading::Batch;
+use haoqi_pipeline::spool::{Spool, WriteOutcome, Writer};
+use haoqi_pipeline::store::{migrate, EmbeddedStore, Store};
+use haoqi_tests::*;
+
+const ROLLUP: &str = "SELECT metric, account_id, day, finalizeAggregation(value) AS v, \
+    finalizeAggregation(lo) AS lo, finalizeAggregation(hi) AS hi, \
+    finalizeAggregation(source) AS source, last_at, finalizeAggregation(observations) AS n \
+    FROM t_upgrade.counters_daily FINAL ORDER BY metric, account_id, day";
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().expect("date")
+}
+
+#[tokio::test]
+async fn the_rollup_moves_into_month_partitions_with_every_row_and_answer_kept() {
+    let store = EmbeddedStore::open(engine_dir(), "t_upgrade").unwrap_or_else(|e| panic!("{e}"));
+    store
+        .execute("DROP DATABASE IF EXISTS `t_upgrade`")
+        .await
+        .expect("drop");
+    let store = std::sync::Arc::new(
+        EmbeddedStore::open(engine_dir(), "t_upgrade").unwrap_or_else(|e| panic!("{e}")),
+    );
+    let report = migrate::migrate_to(store.as_ref(), 8)
+        .await
+        .expect("migrate to 8");
+    assert_eq!(report.applied.last().map(|a| a.0), Some(8));
+    dimensions::load(store.as_ref(), &small_registry(), &rules(), Utc::now())
+        .await
+        .expect("load registry");
+    let writer = Writer::new(
+        store.clone(),
+        Spool::open(&engine_dir().join("spool-upgrade")).expect("spool"),
+    );
+    let write = |readings: Vec<haoqi_pipeline::reading::Reading>| {
+        let writer = &writer;
+        async move {
+            let outcome = writer
+                .write(&Batch::new(&readings, Utc::now()))
+                .await
+                .expect("write");
+            assert_eq!(outcome, WriteOutcome::Stored);
+        }
+    };
+    // Three months, so the rows span partitions; E's counts are abbreviated (lo < value).
+    write(vec![
+        followers("A", Douyin, "2024-01-20T02:00:00Z", "900"),
+        followers("A", Douyin, "2024-02-10T02:00:00Z", "1000"),
+        followers("A", Douyin, "2024-03-01T12:00:00Z", "1100"),
+        followers("B", Douyin, "2024-03-02T15:30:00Z", "520"),
+        followers("D", Douyin, "2024-03-05T05:00:00Z", "21000"),
+        followers("E", Kuaishou, "2024-01-31T06:00:00Z", "1.9万"),
+        followers("E", Kuaishou, "2024-03-05T06:00:00Z", "2.1万"),
+    ])
+    .await;
+
+    let progress = |as_of: &str| ProgressQuery {
+        as_of: day(as_of),
+        stale_after_hours: 48,
+    };
+    let before_rows = store.query_rows(ROLLUP).await.expect("rollup");
+    assert_eq!(before_rows.len(), 7);
+    let before_march = progress("2024-03-05")
+        .summary(store.as_ref(), 20_000_000, day("2024-12-31"))
+        .await
+        .expect("progress");
+
+    let report = migrate::migrate(store.as_ref())
+        .await
+        .expect("migrate to 9");
+    assert_eq!(report.applied, vec![(9, "month_partitions".to_string())]);
+
+    assert_eq!(store.query_rows(ROLLUP).await.expect("rollup"), before_rows);
+    let partitioned = store
+        .query_rows(
+            "SELECT partition_key FROM system.tables \
+             WHERE database = 't_upgrade' AND name LIKE 'counters_daily%' AND engine != 'MaterializedView'",
+        )
+        .await
+        .expect("tables");
+    assert_eq!(partitioned.len(), 1, "the copy is gone: {partitioned:?}");
+    assert_eq!(partitioned[0]["partition_key"], "toYYYYMM(day)");
+    assert_eq!(
+        scalar(
+            store.as_ref(),
+            "SELECT uniqExact(partition) FROM system.parts \
+             WHERE database = 't_upgrade' AND table = 'counters_daily' AND active"
+        )
+        .await,
+        3
+    );
+    let after_march = progress("2024-03-05")
+        .summary(store.as_ref(), 20_000_000, day("2024-12-31"))
+        .await
+        .expect("progress");
+    assert_eq!(after_march.matrix, before_march.matrix);
+    // 1,100 + 520 + 21,000 + 21,000 (lo 20,500).
+    assert_eq!(after_march.matrix.followers, 43_620);
+    assert_eq!(after_march.matrix.followers_lo, 43_120);
+
+    // Months later every last reading is older than the recent days the view reads first:
+    // the totals still carry them forward.
+    let june = progress("2024-06-30")
+        .summary(store.as_ref(), 20_000_000, day("2024-12-31"))
+        .await
+        .expect("progress");
+    assert_eq!(june.matrix.followers, 43_620);
+    assert_eq!(june.matrix.reporting, 4);
+    let health = HealthQuery {
+        now: at("2024-07-01T04:00:00Z"),
+        config: StalledConfig::default(),
+        interval_mins: 60,
+        crawled: vec!["douyin".into(), "kuaishou".into()],
+    }
+    .run(store.as_ref())
+    .await
+    .expect("health");
+    let a = health.iter().find(|h| h.account_id == "A").expect("A");
+    assert_eq!(a.state, "overdue");
+    assert_eq!(a.followers, Some(1_100));
+    assert_eq!(a.since, Some(day("2024-03-01")));
+    let e = health.iter().find(|h| h.account_id == "E").expect("E");
+    assert_eq!((e.followers, e.followers_lo), (Some(21_000), Some(20_500)));
+    let c = health.iter().find(|h| h.account_id == "C").expect("C");
+    assert_eq!((c.state.as_str(), c.followers), ("overdue", None));
+
+    // The materialized view now writes into the partitioned table.
+    write(vec![followers(
+        "D",
+        Douyin,
+        "2024-04-02T05:00:00Z",
+        "21500",
+    )])
+    .await;
+    assert_eq!(
+        scalar(
+            store.as_ref(),
+            "SELECT count() FROM t_upgrade.counters_daily FINAL WHERE day = '2024-04-02'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        progress("2024-04-02")
+            .summary(store.as_ref(), 20_000_000, day("2024-12-31"))
+            .await
+            .expect("progress")
+            .matrix
+            .followers,
+        44_120
+    );
+}
