@@ -19,8 +19,8 @@ use url::Url;
 use crate::bilibili::Endpoint;
 use crate::error::FetchError;
 use crate::fetch::RequestSpec;
+use crate::hash::seed_of;
 use crate::raw::{Decoded, Response};
-use crate::simulator::growth::seed_of;
 use crate::{bilibili, douyin, kuaishou, Platform};
 
 /// Per-platform settings an operator gives (base URL, cookie, signer).

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::simulator::growth::mix;
+use crate::hash::mix;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {

@@ -8,6 +8,7 @@ pub mod circuit;
 pub mod douyin;
 pub mod error;
 pub mod fetch;
+pub mod hash;
 mod json;
 pub mod kuaishou;
 pub mod platform;

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::circuit::{Circuit, Permit};
-use crate::simulator::growth::mix;
+use crate::hash::mix;
 use crate::sweep::{Outcome, Sweeper, Target};
 use crate::Platform;
 

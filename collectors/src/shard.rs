@@ -6,7 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::simulator::growth::{mix, seed_of};
+use crate::hash::{mix, seed_of};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {

@@ -4,7 +4,8 @@
 //! says what it is.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
-use haoqi_collectors::simulator::growth::{day_of, seed_of, Curve};
+use haoqi_collectors::hash::seed_of;
+use haoqi_collectors::simulator::growth::{day_of, Curve};
 
 use crate::count::Count;
 use crate::reading::{Batch, Reading, Source};

@@ -49,7 +49,7 @@ pub fn bilibili_upstat(c: &Curve, day: f64, logged_in: bool) -> String {
 
 /// `x/frontend/finger/spi`: an anonymous buvid3/buvid4 pair; `n` makes each one different.
 pub fn bilibili_spi(n: u64) -> String {
-    let h = super::growth::mix(n ^ 0xb0b1d3);
+    let h = crate::hash::mix(n ^ 0xb0b1d3);
     let b3 = format!(
         "{:08X}-{:04X}-{:04X}-{:04X}-{:012X}{:05}infoc",
         h >> 32,
@@ -59,7 +59,7 @@ pub fn bilibili_spi(n: u64) -> String {
         h & 0xffff_ffff_ffff,
         n % 100_000
     );
-    let b4 = format!("{:016X}-{}-sim==", super::growth::mix(h), n);
+    let b4 = format!("{:016X}-{}-sim==", crate::hash::mix(h), n);
     json!({"code": 0, "data": {"b_3": b3, "b_4": b4}, "message": "ok"}).to_string()
 }
 

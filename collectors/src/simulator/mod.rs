@@ -32,8 +32,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use crate::hash::{mix, seed_of};
 use crate::Platform;
-use growth::{day_of, mix, Curve};
+use growth::{day_of, Curve};
 
 /// An account the simulator answers for.
 #[derive(Debug, Clone)]
@@ -50,7 +51,7 @@ impl SimAccount {
             platform,
             platform_id: platform_id.to_string(),
             name: name.to_string(),
-            seed: growth::seed_of(platform_id),
+            seed: seed_of(platform_id),
         }
     }
 
