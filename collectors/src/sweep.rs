@@ -179,8 +179,12 @@ impl Sweeper {
             stream::iter(targets).for_each_concurrent(self.concurrency, move |target| {
                 let out = out.clone();
                 async move {
+                    // A closed channel means the consumer stopped (shutdown or a failed
+                    // write): poll nothing more.
+                    if out.is_closed() {
+                        return;
+                    }
                     let outcome = self.poll(target, slot).await;
-                    // A closed channel means the consumer stopped (shutdown); stop quietly.
                     let _ = out.send(outcome).await;
                 }
             })

@@ -98,11 +98,7 @@ pub fn sweeper(config: &CollectConfig, opts: &CollectOptions) -> Result<Sweeper,
     let wanted = |p: Platform| opts.platforms.is_empty() || opts.platforms.contains(&p);
     let mut adapters: Vec<Arc<dyn Adapter>> = Vec::new();
     let mut budgets = HashMap::new();
-    for (p, c) in [
-        (Platform::Bilibili, &config.bilibili),
-        (Platform::Douyin, &config.douyin),
-        (Platform::Kuaishou, &config.kuaishou),
-    ] {
+    for (p, c) in config.platforms() {
         if !c.enabled || !wanted(p) {
             continue;
         }
@@ -202,6 +198,25 @@ pub fn refresh_collector_state(
     }
     if let Ok(mut s) = state.write() {
         *s = health;
+    }
+}
+
+/// How near its target (a share of it) an account is read first.
+pub const NEAR_TARGET: f64 = 0.05;
+
+/// Tells the scheduler which accounts are near their target; how many, or `None` when the
+/// store cannot say (the previous list stays).
+pub async fn prioritise_near_target(store: &dyn Store, scheduler: &Scheduler) -> Option<usize> {
+    match near_target(store, NEAR_TARGET).await {
+        Ok(ids) => {
+            let n = ids.len();
+            scheduler.set_priority(ids);
+            Some(n)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read which accounts are near their target");
+            None
+        }
     }
 }
 
@@ -368,14 +383,14 @@ impl<'a> Consumer<'a> {
             Ok(d) => to_reading(&o, d, self.sink.source),
             Err(e) => Err(e.clone()),
         };
-        let kind = match &outcome {
+        let kind = match outcome {
             Ok(r) => {
-                self.readings.push(r.clone());
+                self.readings.push(r);
                 self.events.push(event(&o, "reading", None));
                 "reading"
             }
             Err(e) => {
-                self.events.push(event(&o, e.kind(), Some(e)));
+                self.events.push(event(&o, e.kind(), Some(&e)));
                 e.kind()
             }
         };
@@ -408,14 +423,16 @@ impl<'a> Consumer<'a> {
     /// store.
     pub async fn flush(&mut self) -> Result<(), CollectError> {
         if !self.readings.is_empty() {
-            if let Some(m) = self.sink.metrics {
-                m.readings_written.inc_by(self.readings.len() as u64);
-            }
+            let n = self.readings.len();
             let batch = Batch::new(&self.readings, Utc::now());
-            self.report.readings += self.readings.len();
             self.readings.clear();
+            // Counted once kept: stored, or spooled to be stored.
             if let WriteOutcome::Spooled { .. } = self.sink.writer.write(&batch).await? {
                 self.report.spooled_batches += 1;
+            }
+            self.report.readings += n;
+            if let Some(m) = self.sink.metrics {
+                m.readings_written.inc_by(n as u64);
             }
         }
         self.report.events_written +=
@@ -455,7 +472,16 @@ pub async fn collect_once(
         }
         consumer.flush().await
     };
-    let ((), consumed) = tokio::join!(sweep, consume);
+    // The consumer ends first only when writing failed: then the sweep is dropped, so no more
+    // accounts are polled for readings that could not be kept (and it cannot block on a full
+    // channel nobody reads).
+    let consumed = {
+        tokio::pin!(sweep, consume);
+        tokio::select! {
+            r = &mut consume => r,
+            () = &mut sweep => consume.await,
+        }
+    };
     bar.finish_and_clear();
     consumed?;
     Ok(consumer.report)

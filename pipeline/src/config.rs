@@ -32,6 +32,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
+use haoqi_collectors::Platform;
 use serde::Deserialize;
 
 use crate::registry::TargetRules;
@@ -239,6 +240,25 @@ impl PlatformCollectConfig {
 impl Default for PlatformCollectConfig {
     fn default() -> Self {
         PlatformCollectConfig::new("http://127.0.0.1:9", 0.2, "")
+    }
+}
+
+impl CollectConfig {
+    /// The polled platforms, each with its section.
+    pub fn platforms(&self) -> [(Platform, &PlatformCollectConfig); 3] {
+        [
+            (Platform::Bilibili, &self.bilibili),
+            (Platform::Douyin, &self.douyin),
+            (Platform::Kuaishou, &self.kuaishou),
+        ]
+    }
+
+    /// The section of a polled platform (`None` for a platform that is only imported).
+    pub fn platform(&self, platform: Platform) -> Option<&PlatformCollectConfig> {
+        self.platforms()
+            .into_iter()
+            .find(|(p, _)| *p == platform)
+            .map(|(_, c)| c)
     }
 }
 

@@ -970,7 +970,8 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
     use haoqi_collectors::scheduler::{check_budget, ScheduleConfig, Scheduler};
     let registry = ctx.registry()?;
     let store = ctx.store().await?;
-    if !migrate::require_current_or_away(store.as_ref()).await? {
+    let mut schema_checked = migrate::require_current_or_away(store.as_ref()).await?;
+    if !schema_checked {
         outln!(
             "store {} unreachable: readings will be spooled until it is back",
             store.describe()
@@ -1017,22 +1018,16 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
             per_platform.entry(t.platform).or_default().push(t);
         }
     }
-    match crate::collect::near_target(store.as_ref(), 0.05).await {
-        Ok(ids) => {
-            outln!(
-                "{} account(s) within 5 % of their target go first",
-                ids.len()
-            );
-            scheduler.set_priority(ids);
-        }
-        Err(e) => tracing::warn!(error = %e, "cannot read which accounts are near their target"),
+    if let Some(n) = crate::collect::prioritise_near_target(store.as_ref(), &scheduler).await {
+        outln!(
+            "{n} account(s) within {:.0} % of their target go first",
+            crate::collect::NEAR_TARGET * 100.0
+        );
     }
     let mut tasks = tokio::task::JoinSet::new();
     for (platform, targets) in per_platform.clone() {
-        let c = match platform {
-            haoqi_collectors::Platform::Bilibili => &ctx.config.collect.bilibili,
-            haoqi_collectors::Platform::Douyin => &ctx.config.collect.douyin,
-            _ => &ctx.config.collect.kuaishou,
+        let Some(c) = ctx.config.collect.platform(platform) else {
+            continue;
         };
         let rate = args.endpoint.rate.unwrap_or(c.per_second);
         let per_poll = sweeper
@@ -1070,7 +1065,7 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
         Some(stop_rx.clone()),
         analytics::REFRESH_SECS,
     );
-    // Accounts within 5 % of their target go first in each interval (refreshed every interval).
+    // Accounts near their target go first in each interval (refreshed every interval).
     let near = scheduler.clone();
     let near_store = store.clone();
     let mut near_stop = stop_rx.clone();
@@ -1080,12 +1075,7 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
                 _ = tokio::time::sleep(interval) => {}
                 _ = near_stop.changed() => break,
             }
-            match crate::collect::near_target(near_store.as_ref(), 0.05).await {
-                Ok(ids) => near.set_priority(ids),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot read which accounts are near their target")
-                }
-            }
+            crate::collect::prioritise_near_target(near_store.as_ref(), &near).await;
         }
     });
     let collector_state = crate::http::CollectorState::default();
@@ -1146,7 +1136,19 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
                     &collector_state,
                 );
                 metrics.queue_depth.set(rx.len() as i64);
-                metrics.spool_batches.set(spool.pending().map(|p| p.len() as i64).unwrap_or(0));
+                match spool.pending() {
+                    Ok(p) => metrics.spool_batches.set(p.len() as i64),
+                    // Keep the last count rather than report an empty spool.
+                    Err(e) => tracing::warn!(error = %e, "cannot list the spool"),
+                }
+                // A store that was away at start: its schema is checked once it answers.
+                if !schema_checked {
+                    match migrate::require_current(store.as_ref()).await {
+                        Ok(()) => schema_checked = true,
+                        Err(e) if e.is_retryable() => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
             }
             _ = &mut signal, if !stopping => {
                 stopping = true;
