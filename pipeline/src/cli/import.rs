@@ -427,7 +427,8 @@ async fn import_readings(ctx: &Session, args: &ReadingsArgs) -> Result<ExitCode>
     if let Some(s) = &applied.spooled {
         msg.push_str(&format!(
             "\nthe store is unavailable ({s}); the batch is spooled and will be written whole \
-             when it is back"
+             when it is back. The import itself is not recorded: import the file again then to \
+             record it (its readings are written once)"
         ));
     }
     emit(args.format, &plan, Some(&applied), &msg)?;

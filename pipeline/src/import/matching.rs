@@ -328,11 +328,13 @@ impl<'r> Matcher<'r> {
         let platform = id.platform;
         let pname = platform.map_or(String::new(), |p| format!(" on {p}"));
         // 1. Account ids: haoqi's first, then the platform's.
+        let mut tried: Vec<String> = Vec::new();
         for raw in [id.account_id, id.platform_id].into_iter().flatten() {
             let key = normalise(raw);
             if key.is_empty() {
                 continue;
             }
+            tried.push(format!("{raw:?}"));
             if let Some(i) = self.by_account_id.get(&key) {
                 let a = &self.registry.accounts[*i];
                 if platform.is_some_and(|p| p != a.platform) {
@@ -352,12 +354,13 @@ impl<'r> Matcher<'r> {
                     return self.settle(found, MatchedBy::PlatformId, &format!("id {raw:?}"));
                 }
             }
-            if id.account_name.is_none() && id.unit_name.is_none() {
-                return Match::Unmatched {
-                    reason: format!("no account has the id {raw:?}{pname}"),
-                    candidates: Vec::new(),
-                };
-            }
+        }
+        // An id that fits nothing, and no name to go on.
+        if !tried.is_empty() && id.account_name.is_none() && id.unit_name.is_none() {
+            return Match::Unmatched {
+                reason: format!("no account has the id {}{pname}", tried.join(" or ")),
+                candidates: Vec::new(),
+            };
         }
         // 2. The account's name; a unit name in the row settles a tie.
         if let Some(name) = id.account_name.filter(|n| !normalise(n).is_empty()) {
@@ -634,6 +637,26 @@ mod tests {
             }),
             "XJ-P-650100-gzh"
         );
+        // A stale haoqi id does not hide a platform id that fits.
+        assert_eq!(
+            ok(Identity {
+                account_id: Some("XJ-OLD-ID"),
+                platform_id: Some("GH_89D2A55C95C8"),
+                ..Default::default()
+            }),
+            "XJ-P-650100-gzh"
+        );
+        match m.find(&Identity {
+            account_id: Some("XJ-OLD-ID"),
+            platform_id: Some("gh_nothing"),
+            ..Default::default()
+        }) {
+            Match::Unmatched { reason, .. } => assert_eq!(
+                reason,
+                r#"no account has the id "XJ-OLD-ID" or "gh_nothing""#
+            ),
+            other => panic!("{other:?}"),
+        }
         for unit in [
             "乌鲁木齐市科学技术协会",
             "乌鲁木齐市科协",

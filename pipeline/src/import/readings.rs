@@ -624,10 +624,11 @@ pub fn plan(
             continue;
         }
         let mut problems: Vec<Problem> = Vec::new();
-        let mut fail = |c: usize, message: String| {
+        // A problem in a cell, or (column None) in the row as a whole.
+        let mut fail = |c: Option<usize>, message: String| {
             problems.push(Problem {
                 row: row.number,
-                column: Some(header.describe(c)),
+                column: c.map(|c| header.describe(c)),
                 message,
             });
         };
@@ -642,7 +643,7 @@ pub fn plan(
         let followers = match parse_count_cell(followers_cell) {
             Ok(c) => c,
             Err(e) => {
-                fail(followers_col, e);
+                fail(Some(followers_col), e);
                 None
             }
         };
@@ -651,7 +652,7 @@ pub fn plan(
             match parse_count_cell(row.get(c)) {
                 Ok(v) => v,
                 Err(e) => {
-                    fail(c, e);
+                    fail(Some(c), e);
                     None
                 }
             }
@@ -664,7 +665,7 @@ pub fn plan(
             match parse_change_cell(row.get(c)) {
                 Ok(v) => v,
                 Err(e) => {
-                    fail(c, e);
+                    fail(Some(c), e);
                     None
                 }
             }
@@ -678,7 +679,7 @@ pub fn plan(
                 Ok(Some(w)) => Some(w),
                 Ok(None) => default_day.map(When::Day),
                 Err(e) => {
-                    fail(c, e);
+                    fail(Some(c), e);
                     None
                 }
             },
@@ -686,8 +687,10 @@ pub fn plan(
         };
         if let (Some(w), Some(today)) = (when, opts.today) {
             if w.day() > today {
+                // The date comes from the Date column or, without one, from --date or the
+                // sheet's heading: blame the column only when there is one.
                 fail(
-                    col(Field::Date).unwrap_or(0),
+                    col(Field::Date),
                     format!("{} is in the future (today is {today})", w.day()),
                 );
             }
@@ -699,7 +702,7 @@ pub fn plan(
                 Some(t) => match t.parse::<Platform>() {
                     Ok(p) => Some(p),
                     Err(e) => {
-                        fail(c, e.to_string());
+                        fail(Some(c), e.to_string());
                         None
                     }
                 },
@@ -1059,12 +1062,18 @@ pub async fn apply(
     }
     let readings = plan.readings();
     let batch = Batch::new(&readings, Utc::now());
-    let mut spooled = None;
     if !readings.is_empty() {
         match writer.write(&batch).await? {
             WriteOutcome::Stored => {}
             WriteOutcome::Spooled { file, reason } => {
-                spooled = Some(format!("{reason}; waiting in {}", file.display()));
+                // The store is away, so the import cannot be recorded now; the readings are
+                // safe and will be written. Importing the file again once the store is back
+                // records it (the same rows make the same batch, which is written only once).
+                return Ok(Applied {
+                    readings: readings.len(),
+                    batch_token: batch.token,
+                    spooled: Some(format!("{reason}; waiting in {}", file.display())),
+                });
             }
         }
     }
@@ -1088,7 +1097,7 @@ pub async fn apply(
     Ok(Applied {
         readings: readings.len(),
         batch_token: batch.token,
-        spooled,
+        spooled: None,
     })
 }
 
