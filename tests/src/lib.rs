@@ -147,3 +147,18 @@ pub fn daily(
     })
     .collect()
 }
+
+/// The tool's path, or a failure that says how to get it.
+pub fn tool(name: &str) -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "`{name}` is not installed; the deployment checks need it. \
+             Run deploy/install-tools.sh (as root; it uses apt-get) and test again."
+        )
+    })
+}

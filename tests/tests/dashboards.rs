@@ -11,7 +11,7 @@
 //!    and it must run, return rows, and return every column the panel names (field overrides,
 //!    reduce fields, bar-chart x field, `organize` transformation …; `time` for time series).
 //!    Prometheus expressions must read only metrics pipeline/src/metrics.rs defines (or `up`)
-//!    and, when promtool is installed, parse. Some panels are also held to the product's own
+//!    and parse (promtool). Some panels are also held to the product's own
 //!    answers: the goal arithmetic to `analytics::goal::report`, the stalled-by-department counts
 //!    to `analytics::health`, the committee tables to the frozen `Ranking`, and the score
 //!    composition adds up to the score.
@@ -856,17 +856,10 @@ fn check_promql(
         .replace("$__range", "1h"))
 }
 
-/// Every expression as a recording rule through `promtool check rules`, when promtool is on
-/// PATH (deploy/install-tools.sh installs it; CI has it).
+/// Every expression as a recording rule through `promtool check rules` (deploy/install-tools.sh
+/// installs promtool; CI runs it).
 fn promtool_parses(exprs: &[(String, String)]) {
-    let Some(promtool) = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("promtool"))
-            .find(|p| p.is_file())
-    }) else {
-        eprintln!("promtool not on PATH (deploy/install-tools.sh): PromQL syntax not checked");
-        return;
-    };
+    let promtool = tool("promtool");
     let mut rules = String::from("groups:\n  - name: dashboards\n    rules:\n");
     for (i, (what, expr)) in exprs.iter().enumerate() {
         rules.push_str(&format!(

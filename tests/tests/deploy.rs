@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use haoqi_pipeline::config::Config;
 use haoqi_pipeline::registry::Registry;
 use haoqi_pipeline::store::{EmbeddedStore, Store};
+use haoqi_tests::tool;
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -29,21 +30,6 @@ fn deploy() -> PathBuf {
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// The tool's path, or a failure that says how to get it.
-fn tool(name: &str) -> PathBuf {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|p| p.is_file())
-    });
-    found.unwrap_or_else(|| {
-        panic!(
-            "`{name}` is not installed; the deployment checks need it. \
-             Run deploy/install-tools.sh (as root; it uses apt-get) and test again."
-        )
-    })
 }
 
 /// Runs a command to completion and fails with its output unless it succeeded.
