@@ -1062,42 +1062,42 @@ pub async fn apply(
     }
     let readings = plan.readings();
     let batch = Batch::new(&readings, Utc::now());
-    if !readings.is_empty() {
+    let spooled = if readings.is_empty() {
+        None
+    } else {
         match writer.write(&batch).await? {
-            WriteOutcome::Stored => {}
+            WriteOutcome::Stored => None,
             WriteOutcome::Spooled { file, reason } => {
-                // The store is away, so the import cannot be recorded now; the readings are
-                // safe and will be written. Importing the file again once the store is back
-                // records it (the same rows make the same batch, which is written only once).
-                return Ok(Applied {
-                    readings: readings.len(),
-                    batch_token: batch.token,
-                    spooled: Some(format!("{reason}; waiting in {}", file.display())),
-                });
+                Some(format!("{reason}; waiting in {}", file.display()))
             }
         }
+    };
+    // With the store away the import cannot be recorded now; the readings are safe and will be
+    // written. Importing the file again once the store is back records it (the same rows make
+    // the same batch, which is written only once).
+    if spooled.is_none() {
+        let summary = plan.summary(readings.len());
+        records::record_import(
+            store,
+            &records::NewImport {
+                sha256: &plan.sha256,
+                file_name: &plan.file,
+                kind: "readings",
+                platform: plan.platform.map_or("", Platform::as_str),
+                reporter: plan.reporter.as_deref().unwrap_or(""),
+                rows_read: summary.rows_read,
+                readings: readings.len(),
+                skipped: summary.skipped.values().sum(),
+                batch_id: crate::reading::batch_id(&batch.token),
+                mapping: &plan.mapping.to_json(),
+            },
+        )
+        .await?;
     }
-    let summary = plan.summary(readings.len());
-    records::record_import(
-        store,
-        &records::NewImport {
-            sha256: &plan.sha256,
-            file_name: &plan.file,
-            kind: "readings",
-            platform: plan.platform.map_or("", Platform::as_str),
-            reporter: plan.reporter.as_deref().unwrap_or(""),
-            rows_read: summary.rows_read,
-            readings: readings.len(),
-            skipped: summary.skipped.values().sum(),
-            batch_id: crate::reading::batch_id(&batch.token),
-            mapping: &plan.mapping.to_json(),
-        },
-    )
-    .await?;
     Ok(Applied {
         readings: readings.len(),
         batch_token: batch.token,
-        spooled: None,
+        spooled,
     })
 }
 

@@ -18,9 +18,12 @@ use super::StoreError;
 /// Tables split across shards by account.
 pub const SHARDED: [&str; 3] = ["readings", "counters_daily", "collection_events"];
 
-/// A sharded table, or the `<name>_next` copy a migration rebuilds it into before swapping.
+/// The suffix of the copy a migration rebuilds a table into before swapping the two.
+const REBUILD: &str = "_next";
+
+/// A sharded table, or the copy a migration rebuilds it into.
 fn sharded(name: &str) -> bool {
-    let base = name.strip_suffix("_next").unwrap_or(name);
+    let base = name.strip_suffix(REBUILD).unwrap_or(name);
     SHARDED.contains(&base)
 }
 
@@ -93,7 +96,7 @@ pub fn ddl(cluster: &str, database: &str) -> Result<Vec<String>, StoreError> {
             // A rebuilt copy is swapped in under the live name and keeps its Keeper path, so
             // that path must not be the one the next rebuild's copy would use: `{uuid}` (the
             // table's own, generated for `ON CLUSTER`) keeps each one distinct.
-            let unique = if name.ends_with("_next") {
+            let unique = if name.ends_with(REBUILD) {
                 "/{uuid}"
             } else {
                 ""

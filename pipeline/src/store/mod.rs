@@ -139,7 +139,7 @@ pub async fn query_as<T: DeserializeOwned>(
     store: &dyn Store,
     sql: &str,
 ) -> Result<Vec<T>, StoreError> {
-    parse_lines(&store.query_json_each_row(sql).await?)
+    parse_json_each_row(&store.query_json_each_row(sql).await?)
 }
 
 /// Opens the store a location names.
@@ -157,11 +157,8 @@ pub async fn open(location: &StoreLocation) -> Result<Box<dyn Store>, StoreError
     }
 }
 
-pub(crate) fn parse_json_each_row(bytes: &[u8]) -> Result<Rows, StoreError> {
-    parse_lines::<Row>(bytes)
-}
-
-fn parse_lines<T: DeserializeOwned>(bytes: &[u8]) -> Result<Vec<T>, StoreError> {
+/// `JSONEachRow` text as rows of `T` (a [`Row`] map, or a struct).
+pub(crate) fn parse_json_each_row<T: DeserializeOwned>(bytes: &[u8]) -> Result<Vec<T>, StoreError> {
     let text = std::str::from_utf8(bytes).map_err(|e| StoreError::Decode(e.to_string()))?;
     text.lines()
         .filter(|l| !l.trim().is_empty())
@@ -214,8 +211,8 @@ mod tests {
 
     #[test]
     fn json_each_row_parses_lines() {
-        let rows = parse_json_each_row(b"{\"a\":1}\n{\"a\":2}\n").unwrap();
+        let rows: Rows = parse_json_each_row(b"{\"a\":1}\n{\"a\":2}\n").unwrap();
         assert_eq!(rows.len(), 2);
-        assert!(parse_json_each_row(b"{\"a\":").is_err());
+        assert!(parse_json_each_row::<Row>(b"{\"a\":").is_err());
     }
 }
