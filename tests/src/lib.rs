@@ -30,6 +30,12 @@ pub fn engine_dir() -> &'static Path {
 
 /// A fresh database in this binary's engine, with the schema applied.
 pub async fn fresh_store(test: &str) -> Arc<dyn Store> {
+    fresh_store_at(test, u32::MAX).await
+}
+
+/// A fresh database with the migrations up to version `last` (an earlier schema, to test an
+/// upgrade).
+pub async fn fresh_store_at(test: &str, last: u32) -> Arc<dyn Store> {
     let db = format!("t_{test}");
     let store = EmbeddedStore::open(engine_dir(), &db).unwrap_or_else(|e| panic!("{e}"));
     store
@@ -37,7 +43,7 @@ pub async fn fresh_store(test: &str) -> Arc<dyn Store> {
         .await
         .expect("drop");
     let store = EmbeddedStore::open(engine_dir(), &db).unwrap_or_else(|e| panic!("{e}"));
-    migrate::migrate(&store).await.expect("migrate");
+    migrate::migrate_to(&store, last).await.expect("migrate");
     Arc::new(store)
 }
 
@@ -93,8 +99,6 @@ pub fn analytics_registry() -> Registry {
 
 /// A store with the analytics registry loaded and `readings` written as one batch.
 pub async fn analytics_store(test: &str, readings: &[Reading]) -> Arc<dyn Store> {
-    use haoqi_pipeline::reading::Batch;
-    use haoqi_pipeline::spool::{Spool, WriteOutcome, Writer};
     let store = fresh_store(test).await;
     haoqi_pipeline::dimensions::load(
         store.as_ref(),
@@ -104,6 +108,15 @@ pub async fn analytics_store(test: &str, readings: &[Reading]) -> Arc<dyn Store>
     )
     .await
     .expect("load registry");
+    write_stored(&store, test, readings).await;
+    store
+}
+
+/// Writes `readings` through the writer (a spool per test), in batches of 5,000, each of which
+/// must be stored.
+pub async fn write_stored(store: &Arc<dyn Store>, test: &str, readings: &[Reading]) {
+    use haoqi_pipeline::reading::Batch;
+    use haoqi_pipeline::spool::{Spool, WriteOutcome, Writer};
     let writer = Writer::new(
         store.clone(),
         Spool::open(&engine_dir().join(format!("spool-{test}"))).expect("spool"),
@@ -115,7 +128,6 @@ pub async fn analytics_store(test: &str, readings: &[Reading]) -> Arc<dyn Store>
             .expect("write");
         assert_eq!(outcome, WriteOutcome::Stored);
     }
-    store
 }
 
 /// One reading a day at 11:00 UTC (19:00 in Beijing) on day `d` of a fixture's calendar (day 1

@@ -9,9 +9,7 @@ use haoqi_collectors::Platform::{Douyin, Kuaishou};
 use haoqi_pipeline::analytics::health::{HealthQuery, StalledConfig};
 use haoqi_pipeline::dimensions;
 use haoqi_pipeline::progress::ProgressQuery;
-use haoqi_pipeline::reading::Batch;
-use haoqi_pipeline::spool::{Spool, WriteOutcome, Writer};
-use haoqi_pipeline::store::{migrate, EmbeddedStore, Store};
+use haoqi_pipeline::store::migrate;
 use haoqi_tests::*;
 
 const ROLLUP: &str = "SELECT metric, account_id, day, finalizeAggregation(value) AS v, \
@@ -25,37 +23,18 @@ fn day(s: &str) -> NaiveDate {
 
 #[tokio::test]
 async fn the_rollup_moves_into_month_partitions_with_every_row_and_answer_kept() {
-    let store = EmbeddedStore::open(engine_dir(), "t_upgrade").unwrap_or_else(|e| panic!("{e}"));
-    store
-        .execute("DROP DATABASE IF EXISTS `t_upgrade`")
-        .await
-        .expect("drop");
-    let store = std::sync::Arc::new(
-        EmbeddedStore::open(engine_dir(), "t_upgrade").unwrap_or_else(|e| panic!("{e}")),
+    let store = fresh_store_at("upgrade", 8).await;
+    assert_eq!(
+        migrate::current_version(store.as_ref())
+            .await
+            .expect("version"),
+        Some(8)
     );
-    let report = migrate::migrate_to(store.as_ref(), 8)
-        .await
-        .expect("migrate to 8");
-    assert_eq!(report.applied.last().map(|a| a.0), Some(8));
     dimensions::load(store.as_ref(), &small_registry(), &rules(), Utc::now())
         .await
         .expect("load registry");
-    let writer = Writer::new(
-        store.clone(),
-        Spool::open(&engine_dir().join("spool-upgrade")).expect("spool"),
-    );
-    let write = |readings: Vec<haoqi_pipeline::reading::Reading>| {
-        let writer = &writer;
-        async move {
-            let outcome = writer
-                .write(&Batch::new(&readings, Utc::now()))
-                .await
-                .expect("write");
-            assert_eq!(outcome, WriteOutcome::Stored);
-        }
-    };
     // Three months, so the rows span partitions; E's counts are abbreviated (lo < value).
-    write(vec![
+    let readings = vec![
         followers("A", Douyin, "2024-01-20T02:00:00Z", "900"),
         followers("A", Douyin, "2024-02-10T02:00:00Z", "1000"),
         followers("A", Douyin, "2024-03-01T12:00:00Z", "1100"),
@@ -63,8 +42,8 @@ async fn the_rollup_moves_into_month_partitions_with_every_row_and_answer_kept()
         followers("D", Douyin, "2024-03-05T05:00:00Z", "21000"),
         followers("E", Kuaishou, "2024-01-31T06:00:00Z", "1.9万"),
         followers("E", Kuaishou, "2024-03-05T06:00:00Z", "2.1万"),
-    ])
-    .await;
+    ];
+    write_stored(&store, "upgrade", &readings).await;
 
     let progress = |as_of: &str| ProgressQuery {
         as_of: day(as_of),
@@ -137,13 +116,8 @@ async fn the_rollup_moves_into_month_partitions_with_every_row_and_answer_kept()
     assert_eq!((c.state.as_str(), c.followers), ("overdue", None));
 
     // The materialized view now writes into the partitioned table.
-    write(vec![followers(
-        "D",
-        Douyin,
-        "2024-04-02T05:00:00Z",
-        "21500",
-    )])
-    .await;
+    let april = [followers("D", Douyin, "2024-04-02T05:00:00Z", "21500")];
+    write_stored(&store, "upgrade", &april).await;
     assert_eq!(
         scalar(
             store.as_ref(),
