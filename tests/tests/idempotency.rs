@@ -56,9 +56,32 @@ async fn migrations_apply_once_and_report_the_version() {
     assert!(err.to_string().contains("haoqi init"), "{err}");
     let first = migrate::migrate(&store).await.expect("migrate");
     assert_eq!(first.applied.len(), sql::MIGRATIONS.len());
+    assert_eq!(first.views, vec!["account_health".to_string()]);
     let second = migrate::migrate(&store).await.expect("migrate again");
     assert!(second.applied.is_empty());
+    assert!(second.views.is_empty(), "{:?}", second.views);
     assert_eq!(second.already, sql::MIGRATIONS.len());
+    // A view whose query file changed since it was published is published again.
+    store
+        .execute(&format!(
+            "INSERT INTO {db}.schema_views VALUES ('account_health', 'older text', now64(3) + 1)"
+        ))
+        .await
+        .expect("older view");
+    let third = migrate::migrate(&store)
+        .await
+        .expect("migrate a third time");
+    assert_eq!(third.views, vec!["account_health".to_string()]);
+    let published: Vec<serde_json::Map<String, serde_json::Value>> = store
+        .query_rows(&format!(
+            "SELECT create_table_query FROM system.tables WHERE database = '{db}' AND name = 'account_health'"
+        ))
+        .await
+        .expect("view");
+    let text = published[0]["create_table_query"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(text.contains("groupArrayIf"), "{text}");
     let expected = sql::MIGRATIONS.last().map(|m| m.0);
     assert_eq!(
         migrate::current_version(&store).await.expect("version"),

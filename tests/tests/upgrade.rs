@@ -58,8 +58,15 @@ async fn the_rollup_moves_into_month_partitions_with_every_row_and_answer_kept()
 
     let report = migrate::migrate(store.as_ref())
         .await
-        .expect("migrate to 9");
-    assert_eq!(report.applied, vec![(9, "month_partitions".to_string())]);
+        .expect("migrate from 8");
+    assert_eq!(
+        report.applied,
+        vec![
+            (9, "month_partitions".to_string()),
+            (10, "queries_not_views".to_string())
+        ]
+    );
+    assert_eq!(report.views, vec!["account_health".to_string()]);
 
     assert_eq!(store.query_rows(ROLLUP).await.expect("rollup"), before_rows);
     let partitioned = store

@@ -36,8 +36,8 @@ fn local_name(name: &str) -> String {
     }
 }
 
-/// Every schema statement of the single node, in order: the migrations table, then each
-/// migration's statements, rendered for `database`.
+/// Every schema statement of the single node, in order: the migrations table, each migration's
+/// statements, then the query views, rendered for `database`.
 pub fn single_node(database: &str) -> Result<Vec<String>, StoreError> {
     let params = Params::new(database);
     let create = sql::render(sql::queries::MIGRATIONS_CREATE, &params)?;
@@ -46,6 +46,12 @@ pub fn single_node(database: &str) -> Result<Vec<String>, StoreError> {
         for stmt in sql::statements(text) {
             out.push(sql::render_schema(&stmt, &params)?);
         }
+    }
+    for (name, query) in sql::VIEWS {
+        out.push(sql::render_schema(
+            &sql::view_statement(name, query),
+            &params,
+        )?);
     }
     Ok(out)
 }
@@ -146,6 +152,9 @@ pub fn ddl(cluster: &str, database: &str) -> Result<Vec<String>, StoreError> {
                 out.push(format!("{head}{q}{name}{on}{tail}"));
             }
             out.push(format!("{head}{q}{}{on}{tail}", local_name(name)));
+        } else if stmt.starts_with("DROP VIEW ") {
+            let (_, _, end) = object_name(&stmt, &q).ok_or_else(|| err(&stmt, "no view name"))?;
+            out.push(format!("{}{on}{}", &stmt[..end], &stmt[end..]));
         } else if stmt.starts_with("EXCHANGE TABLES ") {
             // Distributed tables name their local tables, so swapping those swaps the data.
             let (a, _, a_end) =
@@ -293,6 +302,21 @@ mod tests {
             .filter(|s| s.starts_with("DROP TABLE `haoqi`.counters_daily_next"))
             .collect();
         assert_eq!(drops.len(), 2, "{drops:?}");
+    }
+
+    #[test]
+    fn views_are_dropped_and_published_on_every_node() {
+        let d = ddl("c", "haoqi").unwrap();
+        assert!(
+            d.contains(&"DROP VIEW IF EXISTS `haoqi`.rank_inputs ON CLUSTER `c`".to_string()),
+            "{d:?}"
+        );
+        // The query views come last, so they replace what the migrations defined.
+        let last = d.last().unwrap();
+        assert!(
+            last.starts_with("CREATE OR REPLACE VIEW `haoqi`.account_health ON CLUSTER `c` AS"),
+            "{last}"
+        );
     }
 
     #[test]

@@ -2,11 +2,21 @@
 //! [`sql::MIGRATIONS`](super::sql::MIGRATIONS) that the database's `schema_migrations` table does
 //! not list; running it again is a no-op. A migration whose text changed after it was applied is
 //! an error: the schema in the store would no longer be the one the files describe.
+//!
+//! After the migrations, the views in [`sql::VIEWS`](super::sql::VIEWS) are (re)created from
+//! their query files whenever a file's checksum differs from the one recorded: those views are
+//! the binary's queries, published for the dashboards, so they follow the files.
 
 use sha2::{Digest, Sha256};
 
 use super::sql::{self, Params};
 use super::{query_as, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+struct AppliedView {
+    name: String,
+    checksum: String,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 struct Applied {
@@ -20,6 +30,8 @@ struct Applied {
 pub struct MigrationReport {
     pub applied: Vec<(u32, String)>,
     pub already: usize,
+    /// Views (re)created from their query files.
+    pub views: Vec<String>,
 }
 
 fn checksum(text: &str) -> String {
@@ -32,7 +44,7 @@ pub async fn migrate(store: &dyn Store) -> Result<MigrationReport, StoreError> {
 }
 
 /// Applies the migrations up to and including version `last` (tests of an upgrade start from
-/// an earlier schema with data in it).
+/// an earlier schema with data in it); the query views only when that is the latest.
 pub async fn migrate_to(store: &dyn Store, last: u32) -> Result<MigrationReport, StoreError> {
     let params = Params::new(store.database());
     store
@@ -71,7 +83,31 @@ pub async fn migrate_to(store: &dyn Store, last: u32) -> Result<MigrationReport,
         tracing::info!(version, name, "applied migration");
         report.applied.push((*version, name.to_string()));
     }
+    if sql::MIGRATIONS.last().is_some_and(|m| m.0 <= last) {
+        report.views = publish_views(store, &params).await?;
+    }
     Ok(report)
+}
+
+async fn publish_views(store: &dyn Store, params: &Params) -> Result<Vec<String>, StoreError> {
+    let applied: Vec<AppliedView> =
+        query_as(store, &sql::render(sql::queries::VIEWS_APPLIED, params)?).await?;
+    let mut done = Vec::new();
+    for (name, query) in sql::VIEWS {
+        let sum = checksum(query);
+        if applied.iter().any(|a| a.name == *name && a.checksum == sum) {
+            continue;
+        }
+        let stmt = sql::view_statement(name, query);
+        store.execute(&sql::render_schema(&stmt, params)?).await?;
+        let record = params.clone().set("name", *name).set("checksum", sum);
+        store
+            .execute(&sql::render(sql::queries::VIEWS_RECORD, &record)?)
+            .await?;
+        tracing::info!(view = name, "published view");
+        done.push(name.to_string());
+    }
+    Ok(done)
 }
 
 /// The schema version the store is at, or `None` before `haoqi init`.

@@ -57,13 +57,33 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "month_partitions",
         include_str!("../../sql/migrations/0009_month_partitions.sql"),
     ),
+    (
+        10,
+        "queries_not_views",
+        include_str!("../../sql/migrations/0010_queries_not_views.sql"),
+    ),
 ];
+
+/// Queries that are also published as parameterized views, for the dashboards: `haoqi init`
+/// creates `CREATE OR REPLACE VIEW <name> AS <query file>` whenever the file changed (the binary
+/// itself sends the query, which ClickHouse plans faster than a call of the view).
+pub const VIEWS: &[(&str, &str)] = &[("account_health", queries::ACCOUNT_HEALTH)];
+
+/// The statement that publishes one of [`VIEWS`] (rendered for a database like a migration).
+pub fn view_statement(name: &str, query: &str) -> String {
+    format!(
+        "CREATE OR REPLACE VIEW {{db:Identifier}}.{name} AS\n{}",
+        query.trim().trim_end_matches(';')
+    )
+}
 
 /// Named queries (one file each under `sql/queries/`).
 pub mod queries {
     pub const MIGRATIONS_CREATE: &str = include_str!("../../sql/queries/migrations_create.sql");
     pub const MIGRATIONS_APPLIED: &str = include_str!("../../sql/queries/migrations_applied.sql");
     pub const MIGRATIONS_RECORD: &str = include_str!("../../sql/queries/migrations_record.sql");
+    pub const VIEWS_APPLIED: &str = include_str!("../../sql/queries/views_applied.sql");
+    pub const VIEWS_RECORD: &str = include_str!("../../sql/queries/views_record.sql");
     pub const READINGS_INSERT: &str = include_str!("../../sql/queries/readings_insert.sql");
     pub const DIMENSION_INSERT: &str = include_str!("../../sql/queries/dimension_insert.sql");
     pub const DIMENSION_HASHES: &str = include_str!("../../sql/queries/dimension_hashes.sql");
