@@ -1222,8 +1222,10 @@ WITH
     {now:DateTime64(3, 'UTC')} AS now_at,
     {as_of_day:Date} AS as_of,
     toDateTime64(toString(as_of + 1), 3, 'Asia/Shanghai') AS day_end,
-    -- The registry as in account_progress, written out here: a parameterized view read inside
-    -- another one costs about 50 ms more to plan (measured, BENCHMARKS.md).
+    -- The registry as it stood at the end of the day asked about (`day_end`, which the query
+-- defines): each account's, unit's and region's latest version before then. Spliced into the
+-- queries that name it (store::sql::FRAGMENTS): one text, without the planning cost of a
+-- parameterized view read inside another (about 50 ms, BENCHMARKS.md).
     acc AS (
         SELECT account_id,
                argMax(unit_id, valid_from) AS unit_id,

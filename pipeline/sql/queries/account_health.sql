@@ -20,45 +20,7 @@ WITH
     {now:DateTime64(3, 'UTC')} AS now_at,
     {as_of_day:Date} AS as_of,
     toDateTime64(toString(as_of + 1), 3, 'Asia/Shanghai') AS day_end,
-    -- The registry as in account_progress, written out here: a parameterized view read inside
-    -- another one costs about 50 ms more to plan (measured, BENCHMARKS.md).
-    acc AS (
-        SELECT account_id,
-               argMax(unit_id, valid_from) AS unit_id,
-               argMax(platform, valid_from) AS platform,
-               argMax(platform_id, valid_from) AS platform_id,
-               argMax(display_name, valid_from) AS display_name,
-               argMax(role, valid_from) AS role,
-               argMax(standardised, valid_from) AS standardised,
-               argMax(naming_ok, valid_from) AS naming_ok,
-               argMax(active, valid_from) AS active,
-               argMax(deleted, valid_from) AS deleted
-        FROM {db:Identifier}.accounts
-        WHERE valid_from < day_end
-        GROUP BY account_id
-    ),
-    un AS (
-        SELECT unit_id,
-               argMax(kind, valid_from) AS kind,
-               argMax(tier, valid_from) AS tier,
-               argMax(name, valid_from) AS unit_name,
-               argMax(prefecture_code, valid_from) AS prefecture_code,
-               argMax(county_code, valid_from) AS county_code,
-               argMax(department, valid_from) AS department,
-               argMax(target, valid_from) AS target,
-               argMax(target_basis, valid_from) AS target_basis,
-               argMax(target_verified, valid_from) AS target_verified,
-               argMax(deleted, valid_from) AS unit_deleted
-        FROM {db:Identifier}.units
-        WHERE valid_from < day_end
-        GROUP BY unit_id
-    ),
-    reg AS (
-        SELECT code, argMax(name, valid_from) AS region_name
-        FROM {db:Identifier}.regions
-        WHERE valid_from < day_end
-        GROUP BY code
-    ),
+    {fragment:registry},
     r AS (
         SELECT a.account_id AS account_id, a.unit_id AS unit_id, u.unit_name AS unit_name,
                u.kind AS kind, u.tier AS tier, u.prefecture_code AS prefecture_code,

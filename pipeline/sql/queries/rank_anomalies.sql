@@ -16,9 +16,14 @@
 -- day, and each row's findings are unrolled with ARRAY JOIN (a CTE referenced twice would be
 -- computed twice).
 WITH
+    toDateTime64(toString({to_day:Date} + 1), 3, 'Asia/Shanghai') AS day_end,
+    {fragment:registry},
     ap AS (
-        SELECT account_id, unit_id, prefecture_code
-        FROM {db:Identifier}.account_progress(as_of_day = {to_day:Date}, stale_after_hours = 48)
+        -- The accounts active at the end of the period.
+        SELECT a.account_id AS account_id, a.unit_id AS unit_id, u.prefecture_code AS prefecture_code
+        FROM acc AS a
+        INNER JOIN un AS u ON u.unit_id = a.unit_id
+        WHERE a.active AND NOT a.deleted AND NOT u.unit_deleted
     ),
     d AS (
         -- The merged daily rows (FINAL) pivoted to one row per account and day.

@@ -8,9 +8,20 @@
 -- This is the query itself, not a call of a view (a parameterized view costs ClickHouse more
 -- to plan than the same SQL sent as a query; migration 0010 dropped the view, nothing else read it).
 WITH
+    toDateTime64(toString({to_day:Date} + 1), 3, 'Asia/Shanghai') AS day_end,
+    {fragment:registry},
     ap AS (
-        SELECT *
-        FROM {db:Identifier}.account_progress(as_of_day = {to_day:Date}, stale_after_hours = {stale_after_hours:UInt32})
+        -- The accounts active at the end of the period (as account_progress has them; its
+        -- latest readings are not needed here).
+        SELECT a.account_id AS account_id, a.unit_id AS unit_id, u.unit_name AS unit_name,
+               u.kind AS kind, u.tier AS tier, u.prefecture_code AS prefecture_code,
+               p.region_name AS prefecture_name, u.department AS department,
+               a.platform AS platform, a.display_name AS display_name,
+               a.standardised AS standardised, a.naming_ok AS naming_ok, u.target AS target
+        FROM acc AS a
+        INNER JOIN un AS u ON u.unit_id = a.unit_id
+        LEFT JOIN reg AS p ON p.code = u.prefecture_code
+        WHERE a.active AND NOT a.deleted AND NOT u.unit_deleted
     ),
     m AS (
         -- One pass over the merged daily rows (FINAL): the last value, the last before the

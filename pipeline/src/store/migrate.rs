@@ -94,7 +94,7 @@ async fn publish_views(store: &dyn Store, params: &Params) -> Result<Vec<String>
         query_as(store, &sql::render(sql::queries::VIEWS_APPLIED, params)?).await?;
     let mut done = Vec::new();
     for (name, query) in sql::VIEWS {
-        let sum = checksum(query);
+        let sum = checksum(&sql::expand(query));
         if applied.iter().any(|a| a.name == *name && a.checksum == sum) {
             continue;
         }

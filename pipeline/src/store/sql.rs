@@ -64,6 +64,24 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     ),
 ];
 
+/// Pieces of SQL that several queries share, spliced in where a query says `{fragment:NAME}`
+/// (before its parameters are substituted). A parameterized view would say it once too, but
+/// reading one inside a query costs ClickHouse about 50 ms more planning (BENCHMARKS.md).
+pub const FRAGMENTS: &[(&str, &str)] =
+    &[("registry", include_str!("../../sql/fragments/registry.sql"))];
+
+/// The text with its fragments spliced in.
+pub fn expand(template: &str) -> std::borrow::Cow<'_, str> {
+    if !template.contains("{fragment:") {
+        return std::borrow::Cow::Borrowed(template);
+    }
+    let mut out = template.to_string();
+    for (name, text) in FRAGMENTS {
+        out = out.replace(&format!("{{fragment:{name}}}"), text.trim_end());
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Queries that are also published as parameterized views, for the dashboards: `haoqi init`
 /// creates `CREATE OR REPLACE VIEW <name> AS <query file>` whenever the file changed (the binary
 /// itself sends the query, which ClickHouse plans faster than a call of the view).
@@ -194,8 +212,13 @@ pub fn render_schema(template: &str, params: &Params) -> Result<String, StoreErr
 }
 
 fn render_with(template: &str, params: &Params, keep_unknown: bool) -> Result<String, StoreError> {
+    let template = expand(template);
+    if let Some(at) = template.find("{fragment:") {
+        let name: String = template[at..].chars().take_while(|c| *c != '}').collect();
+        return Err(StoreError::Config(format!("unknown SQL fragment {name}}}")));
+    }
     let mut out = String::with_capacity(template.len() + 64);
-    let mut rest = template;
+    let mut rest: &str = &template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
@@ -388,6 +411,21 @@ mod tests {
         ] {
             render(q, &p).unwrap();
         }
+    }
+
+    #[test]
+    fn fragments_are_spliced_before_parameters() {
+        let q = "WITH now() AS day_end,\n    {fragment:registry}\nSELECT * FROM acc";
+        let sql = render(q, &Params::new("h")).unwrap();
+        assert!(sql.contains("FROM `h`.accounts"), "{sql}");
+        assert!(sql.contains("reg AS ("), "{sql}");
+        assert!(!sql.contains("{fragment:"), "{sql}");
+        let err = render("SELECT {fragment:nope}", &Params::new("h")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("unknown SQL fragment {fragment:nope}"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -261,8 +261,7 @@ pub async fn load(
 ) -> Result<RankData, StoreError> {
     let params = Params::new(store.database())
         .set("from_day", from.to_string())
-        .set("to_day", to.to_string())
-        .set("stale_after_hours", 48u64);
+        .set("to_day", to.to_string());
     let sql = sql::render(sql::queries::RANK_INPUTS, &params)?;
     let inputs: Vec<RankInput> = query_as(store, &sql).await?;
     let mut found = anomalies::find(store, from, to, &config.anomaly).await?;
