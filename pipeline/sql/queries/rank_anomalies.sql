@@ -12,9 +12,11 @@
 --   unit_cluster / prefecture_cluster  jumps on {unit_cluster_min}+ accounts of one unit, or
 --                {prefecture_cluster_min}+ accounts of one prefecture, on the same day
 -- Gains are per day: a reading after a gap of n days is compared with 1/n of the change.
--- One pass: the counters are pivoted per account and day, compared with the previous reading
--- day, and each row's findings are unrolled with ARRAY JOIN (a CTE referenced twice would be
--- computed twice).
+-- One pass: each account's counters become day-sorted arrays, likes and views are placed on the
+-- followers days, each day is set beside the previous reading day and the trend's reach by
+-- shifting the arrays, and the arrays are unrolled into rows (a grouping per account and day and
+-- window functions over every row took twice as long); each row's findings are unrolled with
+-- ARRAY JOIN (a CTE referenced twice would be computed twice).
 WITH
     toDateTime64(toString({to_day:Date} + 1), 3, 'Asia/Shanghai') AS day_end,
     {fragment:registry},
@@ -25,21 +27,22 @@ WITH
         INNER JOIN un AS u ON u.unit_id = a.unit_id
         WHERE a.active AND NOT a.deleted AND NOT u.unit_deleted
     ),
-    d AS (
-        -- The merged daily rows (FINAL) pivoted to one row per account and day.
-        SELECT account_id, day,
-               anyIf(v, metric = 'followers') AS fv,
-               anyIf(lo, metric = 'followers') AS flo,
-               anyIf(hi, metric = 'followers') AS fhi,
-               countIf(metric = 'followers') > 0 AS has_f,
-               anyIf(v, metric = 'likes') AS lv,
-               anyIf(lo, metric = 'likes') AS llo,
-               anyIf(hi, metric = 'likes') AS lhi,
-               countIf(metric = 'likes') > 0 AS has_l,
-               anyIf(v, metric = 'views') AS vv,
-               anyIf(lo, metric = 'views') AS vlo,
-               anyIf(hi, metric = 'views') AS vhi,
-               countIf(metric = 'views') > 0 AS has_v
+    cols AS (
+        -- Each account's merged daily rows (FINAL) of the window, one array per column (one
+        -- grouping per account instead of one per account and day).
+        SELECT account_id,
+               groupArrayIf(day, metric = 'followers') AS fd0,
+               groupArrayIf(v, metric = 'followers') AS fv0,
+               groupArrayIf(lo, metric = 'followers') AS flo0,
+               groupArrayIf(hi, metric = 'followers') AS fhi0,
+               groupArrayIf(day, metric = 'likes') AS ld0,
+               groupArrayIf(v, metric = 'likes') AS lv0,
+               groupArrayIf(lo, metric = 'likes') AS llo0,
+               groupArrayIf(hi, metric = 'likes') AS lhi0,
+               groupArrayIf(day, metric = 'views') AS vd0,
+               groupArrayIf(v, metric = 'views') AS vv0,
+               groupArrayIf(lo, metric = 'views') AS vlo0,
+               groupArrayIf(hi, metric = 'views') AS vhi0
         FROM (
             SELECT metric, account_id, day, finalizeAggregation(value) AS v,
                    finalizeAggregation(lo) AS lo, finalizeAggregation(hi) AS hi
@@ -47,28 +50,72 @@ WITH
             WHERE metric IN ('followers', 'likes', 'views')
               AND day <= {to_day:Date} AND day >= {from_day:Date} - {trend_days:UInt32} - 1
         )
-        GROUP BY account_id, day
-        HAVING has_f
+        GROUP BY account_id
+        HAVING notEmpty(fd0)
+    ),
+    sorted AS (
+        SELECT c.account_id AS account_id, ap.unit_id AS unit_id,
+               ap.prefecture_code AS prefecture_code,
+               arraySort(fd0) AS fd,
+               arraySort((x, d) -> d, fv0, fd0) AS fv,
+               arraySort((x, d) -> d, flo0, fd0) AS flo,
+               arraySort((x, d) -> d, fhi0, fd0) AS fhi,
+               arraySort(ld0) AS ld,
+               arraySort((x, d) -> d, lv0, ld0) AS lvs,
+               arraySort((x, d) -> d, llo0, ld0) AS llos,
+               arraySort((x, d) -> d, lhi0, ld0) AS lhis,
+               arraySort(vd0) AS vd,
+               arraySort((x, d) -> d, vv0, vd0) AS vvs,
+               arraySort((x, d) -> d, vlo0, vd0) AS vlos,
+               arraySort((x, d) -> d, vhi0, vd0) AS vhis,
+               -- Where each followers day's likes and views are (0: none that day).
+               if(ld = fd, arrayEnumerate(fd), arrayMap(d -> indexOf(ld, d), fd)) AS li,
+               if(vd = fd, arrayEnumerate(fd), arrayMap(d -> indexOf(vd, d), fd)) AS vi
+        FROM cols AS c
+        INNER JOIN ap ON ap.account_id = c.account_id
+    ),
+    rows AS (
+        -- One array per column of the rows below, aligned on the followers days.
+        SELECT account_id, unit_id, prefecture_code, fd, fv, flo, fhi,
+               length(fd) AS n,
+               if(ld = fd, arrayWithConstant(n, true), arrayMap(i -> i > 0, li)) AS has_l_a,
+               if(ld = fd, lvs, arrayMap(i -> lvs[i], li)) AS lv_a,
+               if(ld = fd, llos, arrayMap(i -> llos[i], li)) AS llo_a,
+               if(ld = fd, lhis, arrayMap(i -> lhis[i], li)) AS lhi_a,
+               if(vd = fd, arrayWithConstant(n, true), arrayMap(i -> i > 0, vi)) AS has_v_a,
+               if(vd = fd, vvs, arrayMap(i -> vvs[i], vi)) AS vv_a,
+               if(vd = fd, vlos, arrayMap(i -> vlos[i], vi)) AS vlo_a,
+               if(vd = fd, vhis, arrayMap(i -> vhis[i], vi)) AS vhi_a,
+               -- The previous row's values, and those {trend_rows} rows back (NULL before the
+               -- first row), or the first row of that reach.
+               arraySlice(arrayConcat([NULL], CAST(fv AS Array(Nullable(UInt64)))), 1, n) AS prev_fv_a,
+               arraySlice(arrayConcat([NULL], CAST(flo AS Array(Nullable(UInt64)))), 1, n) AS prev_flo_a,
+               arraySlice(arrayConcat([NULL], CAST(fd AS Array(Nullable(Date)))), 1, n) AS prev_day_a,
+               arraySlice(arrayConcat([NULL], arrayMap((h, x) -> if(h, toNullable(x), NULL), has_l_a, lv_a)), 1, n) AS prev_lv_a,
+               arraySlice(arrayConcat([NULL], arrayMap((h, x) -> if(h, toNullable(x), NULL), has_l_a, llo_a)), 1, n) AS prev_llo_a,
+               arraySlice(arrayConcat([NULL], arrayMap((h, x) -> if(h, toNullable(x), NULL), has_v_a, vv_a)), 1, n) AS prev_vv_a,
+               arraySlice(arrayConcat([NULL], arrayMap((h, x) -> if(h, toNullable(x), NULL), has_v_a, vlo_a)), 1, n) AS prev_vlo_a,
+               arraySlice(arrayConcat(arrayWithConstant({trend_rows:UInt32}, NULL), CAST(fv AS Array(Nullable(UInt64)))), 1, n) AS base_fv_a,
+               arraySlice(arrayConcat(arrayWithConstant({trend_rows:UInt32}, NULL), CAST(fd AS Array(Nullable(Date)))), 1, n) AS base_day_a,
+               arraySlice(arrayConcat(arrayWithConstant({trend_rows:UInt32}, fv[1]), fv), 1, n) AS first_fv_a,
+               arraySlice(arrayConcat(arrayWithConstant({trend_rows:UInt32}, fd[1]), fd), 1, n) AS first_day_a
+        FROM sorted
     ),
     steps AS (
-        SELECT d.*, ap.unit_id AS unit_id, ap.prefecture_code AS prefecture_code,
-               lagInFrame(toNullable(fv), 1, NULL) OVER w AS prev_fv,
-               lagInFrame(toNullable(flo), 1, NULL) OVER w AS prev_flo,
-               lagInFrame(toNullable(day), 1, NULL) OVER w AS prev_day,
-               lagInFrame(if(has_l, toNullable(lv), NULL), 1, NULL) OVER w AS prev_lv,
-               lagInFrame(if(has_l, toNullable(llo), NULL), 1, NULL) OVER w AS prev_llo,
-               lagInFrame(if(has_v, toNullable(vv), NULL), 1, NULL) OVER w AS prev_vv,
-               lagInFrame(if(has_v, toNullable(vlo), NULL), 1, NULL) OVER w AS prev_vlo,
-               -- The trend: the mean daily gain over the previous {trend_days} reading days.
-               lagInFrame(toNullable(fv), {trend_rows:UInt32}, NULL) OVER wt AS base_fv,
-               lagInFrame(toNullable(day), {trend_rows:UInt32}, NULL) OVER wt AS base_day,
-               first_value(fv) OVER wt AS first_fv,
-               first_value(day) OVER wt AS first_day
-        FROM d
-        INNER JOIN ap ON ap.account_id = d.account_id
-        WINDOW w AS (PARTITION BY d.account_id ORDER BY day ROWS BETWEEN 1 PRECEDING AND CURRENT ROW),
-               wt AS (PARTITION BY d.account_id ORDER BY day
-                      ROWS BETWEEN {trend_rows:UInt32} PRECEDING AND CURRENT ROW)
+        -- One row per account and followers day, with the previous row's values and the trend's
+        -- reach (what window functions gave, without sorting every row again).
+        SELECT account_id, unit_id, prefecture_code, day, fv, flo, fhi,
+               has_l, lv, llo, lhi, has_v, vv, vlo, vhi,
+               prev_fv, prev_flo, prev_day, prev_lv, prev_llo, prev_vv, prev_vlo,
+               base_fv, base_day, first_fv, first_day
+        FROM rows
+        ARRAY JOIN fd AS day, fv AS fv, flo AS flo, fhi AS fhi,
+                   has_l_a AS has_l, lv_a AS lv, llo_a AS llo, lhi_a AS lhi,
+                   has_v_a AS has_v, vv_a AS vv, vlo_a AS vlo, vhi_a AS vhi,
+                   prev_fv_a AS prev_fv, prev_flo_a AS prev_flo, prev_day_a AS prev_day,
+                   prev_lv_a AS prev_lv, prev_llo_a AS prev_llo, prev_vv_a AS prev_vv,
+                   prev_vlo_a AS prev_vlo, base_fv_a AS base_fv, base_day_a AS base_day,
+                   first_fv_a AS first_fv, first_day_a AS first_day
     ),
     gains AS (
         SELECT *,
