@@ -23,19 +23,58 @@ WITH
         LEFT JOIN reg AS p ON p.code = u.prefecture_code
         WHERE a.active AND NOT a.deleted AND NOT u.unit_deleted
     ),
-    m AS (
-        -- One pass over the merged daily rows (FINAL): the last value, the last before the
-        -- period, and for an account without one, the value of its first day in the period.
+    recent AS (
+        -- The merged daily rows (FINAL) of the period and the 31 days before it, where nearly
+        -- every counter has its baseline: the last value, the last before the period, the
+        -- value of the first day in the period.
         SELECT account_id, metric,
                argMaxMerge(value) AS v_end,
                argMaxMerge(lo) AS lo_end,
-               countIf(day < {from_day:Date}) > 0 AS has_baseline,
-               if(has_baseline,
-                  argMaxMergeIf(value, day < {from_day:Date}),
-                  argMinIf(finalizeAggregation(value), day, day >= {from_day:Date})) AS v_start,
+               countIf(day < {from_day:Date}) > 0 AS has_pre,
+               argMaxMergeIf(value, day < {from_day:Date}) AS v_pre,
+               argMinIf(finalizeAggregation(value), day, day >= {from_day:Date}) AS v_first,
                uniqExactIf(day, day >= {from_day:Date}) AS days_read
         FROM {db:Identifier}.counters_daily FINAL
-        WHERE metric IN ('followers', 'likes', 'views', 'posts') AND day <= {to_day:Date}
+        WHERE metric IN ('followers', 'likes', 'views', 'posts')
+          AND day <= {to_day:Date} AND day >= {from_day:Date} - 31
+        GROUP BY account_id, metric
+    ),
+    older AS (
+        -- The last value before those 31 days, only for counters without a reading in them
+        -- (the primary key narrows the read to those): a year of history is read for few.
+        SELECT account_id, metric, argMaxMerge(value) AS v_old, argMaxMerge(lo) AS lo_old
+        FROM {db:Identifier}.counters_daily
+        WHERE metric IN ('followers', 'likes', 'views', 'posts') AND day < {from_day:Date} - 31
+          AND (metric, account_id) IN (
+              SELECT m, account_id
+              FROM {db:Identifier}.accounts
+              ARRAY JOIN ['followers', 'likes', 'views', 'posts'] AS m
+              WHERE (m, account_id) NOT IN (
+                  SELECT metric, account_id FROM {db:Identifier}.counters_daily
+                  WHERE metric IN ('followers', 'likes', 'views', 'posts')
+                    AND day >= {from_day:Date} - 31 AND day < {from_day:Date}))
+        GROUP BY account_id, metric
+    ),
+    m AS (
+        -- Per counter: the last value, and the baseline (the last value before the period or,
+        -- for a counter without one, its first day in the period). `recent` wins where both are.
+        SELECT account_id, metric,
+               argMax(x_end, src) AS v_end,
+               argMax(x_lo, src) AS lo_end,
+               max(x_has_pre) > 0 AS has_baseline,
+               multiIf(maxIf(x_has_pre, src = 1) > 0, anyIf(x_pre, src = 1),
+                       countIf(src = 0) > 0, anyIf(x_pre, src = 0),
+                       anyIf(x_first, src = 1)) AS v_start,
+               sum(x_days) AS days_read
+        FROM (
+            SELECT account_id, metric, 1 AS src, v_end AS x_end, lo_end AS x_lo,
+                   toUInt8(has_pre) AS x_has_pre, v_pre AS x_pre, v_first AS x_first,
+                   days_read AS x_days
+            FROM recent
+            UNION ALL
+            SELECT account_id, metric, 0, v_old, lo_old, toUInt8(1), v_old, toUInt64(0), toUInt64(0)
+            FROM older
+        )
         GROUP BY account_id, metric
     ),
     pivot AS (
