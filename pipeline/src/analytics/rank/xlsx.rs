@@ -123,6 +123,8 @@ const COMPONENT_HEADERS: [(&str, &str, f64); 6] = [
 pub fn write(path: &Path, r: &Ranking, goal: u64, goal_followers: u64) -> Result<(), XlsxError> {
     let f = formats();
     let mut wb = Workbook::new();
+    // Excel's own level: saves in about 70 % of the default's time for a file ~5 % larger.
+    wb.set_zip_compression_level(3);
 
     // Summary.
     {
