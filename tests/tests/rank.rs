@@ -494,3 +494,58 @@ async fn a_frozen_ranking_survives_late_imports_and_shows_what_changed() {
     );
     assert!(next.accounts.iter().any(|a| a.input.account_id == "U1-dy"));
 }
+
+/// A period whose month before holds no reading: the baseline comes from older history (the
+/// inputs read only the period and the 31 days before it, then fall back for such counters).
+/// June 2024 on the March fixture, plus one S1-dy reading on 15 June (followers 20,000).
+#[tokio::test]
+async fn a_baseline_older_than_a_month_before_the_period_is_found() {
+    let mut readings = fixture();
+    readings.extend(daily(
+        "S1-dy",
+        Douyin,
+        NaiveDate::from_ymd_opt(2024, 6, 15).expect("date"),
+        1..=1,
+        Source::Crawl,
+        |_| (s(20_000), none(), none(), none()),
+    ));
+    let store = analytics_store("rank_old_baseline", &readings).await;
+    let june = |d| NaiveDate::from_ymd_opt(2024, 6, d).expect("date");
+    let data = rank::load(
+        store.as_ref(),
+        june(1),
+        june(30),
+        &RankConfig::default(),
+        &crawled(),
+    )
+    .await
+    .expect("load");
+    let input = |id: &str| {
+        data.inputs
+            .iter()
+            .find(|i| i.account_id == id)
+            .unwrap_or_else(|| panic!("{id} missing"))
+    };
+    // Read in June: the end is June's reading, the baseline the last one of March (13,100).
+    let s1 = input("S1-dy");
+    assert_eq!(s1.followers_end, Some(20_000));
+    assert!(s1.has_baseline);
+    assert_eq!(s1.followers_start, Some(13_100));
+    assert_eq!(s1.followers_gained, Some(6_900));
+    // Likes and posts not read since March: carried forward, no gain.
+    assert_eq!(s1.likes_gained, Some(0));
+    assert_eq!(s1.posts_end, Some(131));
+    assert_eq!(s1.days_read, 1);
+    // Not read since March: end and baseline are the last March reading, nothing gained.
+    let p1 = input("P1-dy");
+    assert_eq!(
+        (p1.followers_end, p1.followers_start, p1.followers_gained),
+        (Some(131_000), Some(131_000), Some(0))
+    );
+    assert!(p1.has_baseline);
+    assert_eq!((p1.days_read, p1.coverage), (0, 0.0));
+    // Last read on 10 March.
+    let s2 = input("S2-bl");
+    assert_eq!(s2.followers_end, Some(4_100));
+    assert_eq!(s2.followers_start, Some(4_100));
+}
