@@ -368,8 +368,21 @@ async fn the_same_period_gives_the_same_bytes_and_a_workbook_a_committee_can_pri
         "{:?}",
         s.get_value((2, 1))
     );
+    // An Excel date is a day count from 1899-12-30.
+    let day_of = |d: Option<&Data>| match d {
+        Some(Data::DateTime(t)) => NaiveDate::from_ymd_opt(1899, 12, 30)
+            .and_then(|e| e.checked_add_days(chrono::Days::new(t.as_f64() as u64))),
+        _ => None,
+    };
+    // The period's first day, and U1-dy's jump on 15 March (day 15).
+    assert_eq!(day_of(s.get_value((2, 1))), Some(from()));
     let a = wb.worksheet_range(xlsx::ANOMALIES).expect("anomalies");
     assert!(matches!(a.get_value((2, 1)), Some(Data::DateTime(_))));
+    let jump_days: Vec<_> = a.rows().skip(2).filter_map(|r| day_of(r.get(1))).collect();
+    assert!(
+        jump_days.contains(&NaiveDate::from_ymd_opt(2024, 3, 15).expect("date")),
+        "{jump_days:?}"
+    );
     let inel = wb.worksheet_range(xlsx::INELIGIBLE).expect("ineligible");
     assert_eq!(inel.height(), 2 + 5);
     let m = wb.worksheet_range(xlsx::METHOD).expect("method");

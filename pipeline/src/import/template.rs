@@ -5,7 +5,7 @@
 //! platform and kind, and a sheet of instructions. `haoqi import readings` and `haoqi registry
 //! import` read them back as they are.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use haoqi_collectors::Platform;
 use rust_xlsxwriter::{
     DataValidation, DataValidationErrorStyle, DocProperties, ExcelDateTime, Format, FormatAlign,
@@ -49,14 +49,6 @@ fn properties() -> Result<DocProperties, XlsxError> {
         .set_creation_datetime(&created))
 }
 
-fn excel_date(d: NaiveDate) -> Result<ExcelDateTime, XlsxError> {
-    ExcelDateTime::from_ymd(
-        u16::try_from(d.year()).unwrap_or(1970),
-        u8::try_from(d.month()).unwrap_or(1),
-        u8::try_from(d.day()).unwrap_or(1),
-    )
-}
-
 fn header_format() -> Format {
     Format::new()
         .set_bold()
@@ -89,7 +81,7 @@ fn write_cell(
             ws.write_boolean(row, col, *b)?;
         }
         Cell::DateTime(dt) => {
-            ws.write_datetime_with_format(row, col, excel_date(dt.date())?, date)?;
+            ws.write_datetime_with_format(row, col, dt.date(), date)?;
         }
         Cell::Error(e) => {
             ws.write_string(row, col, e)?;
@@ -242,7 +234,7 @@ pub fn readings_template(
         ws.write_string_with_format(ex, 2, &account, &grey)?;
         ws.write_string_with_format(ex, 3, p.chinese_name(), &grey)?;
         ws.write_number_with_format(ex, 4, 12345.0, &grey)?;
-        ws.write_datetime_with_format(ex, 5, excel_date(example_day)?, &grey_date)?;
+        ws.write_datetime_with_format(ex, 5, example_day, &grey_date)?;
         ws.write_string_with_format(ex, 6, "张三", &grey)?;
         ws.write_string_with_format(
             ex,

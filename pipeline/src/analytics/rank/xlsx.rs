@@ -7,10 +7,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use chrono::{Datelike, NaiveDate};
-use rust_xlsxwriter::{
-    Chart, ChartType, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError,
-};
+use chrono::NaiveDate;
+use rust_xlsxwriter::{Chart, ChartType, Format, FormatBorder, Workbook, Worksheet, XlsxError};
 
 use super::{Components, Ranking, FORMULA_VERSION};
 
@@ -58,10 +56,6 @@ fn formats() -> Formats {
         score: Format::new().set_num_format("0.00"),
         wrap: Format::new().set_text_wrap(),
     }
-}
-
-fn excel_date(d: NaiveDate) -> Result<ExcelDateTime, XlsxError> {
-    ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
 }
 
 fn headers(ws: &mut Worksheet, f: &Formats, cols: &[(&str, &str, f64)]) -> Result<(), XlsxError> {
@@ -171,7 +165,7 @@ pub fn write(path: &Path, r: &Ranking, goal: u64, goal_followers: u64) -> Result
             ws.write_string(row, 0, *label)?;
             match v {
                 SummaryValue::Date(d) => {
-                    ws.write_datetime_with_format(row, 1, excel_date(*d)?, &f.date)?;
+                    ws.write_datetime_with_format(row, 1, *d, &f.date)?;
                 }
                 SummaryValue::Text(t) => {
                     ws.write_string(row, 1, t)?;
@@ -381,7 +375,7 @@ pub fn write(path: &Path, r: &Ranking, goal: u64, goal_followers: u64) -> Result
         for (k, (a, status)) in all.enumerate() {
             let row = k as u32 + 2;
             ws.write_string(row, 0, &a.account_id)?;
-            ws.write_datetime_with_format(row, 1, excel_date(a.day)?, &f.date)?;
+            ws.write_datetime_with_format(row, 1, a.day, &f.date)?;
             ws.write_string(row, 2, &a.kind)?;
             ws.write_number_with_format(row, 3, a.value as f64, &f.int)?;
             ws.write_number_with_format(row, 4, a.previous as f64, &f.int)?;
