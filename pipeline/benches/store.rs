@@ -118,6 +118,26 @@ async fn matrix(db: &str, accounts: u64, per_day: u64) -> Arc<dyn Store> {
     ))
     .await
     .expect("readings");
+    // Every poll is a collection attempt: the last 180 days of them (the events' TTL), one per
+    // reading interval, 1 % rate limited at random, and every 500th account blocked by a captcha
+    // since 11 December. The TTL counts from today, so this 2024 calendar's copy goes without.
+    s.execute(&format!("ALTER TABLE {db}.collection_events REMOVE TTL"))
+        .await
+        .expect("ttl");
+    let attempts = accounts * per_day * 180;
+    s.execute(&format!(
+        "INSERT INTO {db}.collection_events (at, account_id, platform, outcome, http_status, latency_ms, url, error, body_excerpt, parser_version) \
+         SELECT at, concat('a', toString(a)), ['douyin','wechat_channels','kuaishou','bilibili'][a % 4 + 1], \
+                multiIf(a % 500 = 7 AND at >= toDateTime64('2024-12-11 00:00:00', 3, 'UTC'), 'blocked', \
+                        cityHash64(number) % 100 = 0, 'rate_limited', 'reading') AS outcome, \
+                200, 300, concat('https://www.douyin.com/user/', toString(a)), \
+                multiIf(outcome = 'blocked', 'captcha', outcome = 'rate_limited', 'HTTP 429', ''), '', 'bench' \
+         FROM (SELECT number, number % {accounts} AS a, \
+                      toDateTime64('2024-07-04 12:00:00', 3, 'UTC') + toIntervalSecond(intDiv(number, {accounts}) * {step}) AS at \
+               FROM numbers({attempts}))"
+    ))
+    .await
+    .expect("events");
     // A year of operation leaves the rollup merged; measure that state, not fresh parts.
     s.execute(&format!("OPTIMIZE TABLE {db}.counters_daily FINAL"))
         .await
@@ -227,6 +247,15 @@ fn analytics(
         if !checked.replace(true) {
             let rows = rt.block_on(health.run(store.as_ref())).expect("health");
             assert_eq!(rows.len(), 3_000);
+            let blocked: Vec<_> = rows
+                .iter()
+                .filter(|r| r.state == "collection_blocked")
+                .collect();
+            // The six captcha accounts, and those whose latest attempt was rate limited.
+            assert!(blocked.len() > 6, "{} blocked", blocked.len());
+            let captcha = rows.iter().find(|r| r.account_id == "a7").expect("a7");
+            assert_eq!(captcha.state, "collection_blocked");
+            assert_eq!(captcha.since, NaiveDate::from_ymd_opt(2024, 12, 11));
         }
         b.iter(|| rt.block_on(health.run(store.as_ref())).expect("health"))
     });

@@ -92,6 +92,34 @@ pub async fn scalar(store: &dyn Store, sql: &str) -> u64 {
         .unwrap_or_else(|| panic!("{v} is not a number"))
 }
 
+/// Records collection attempts as the collectors do: (at as ClickHouse text, account, platform,
+/// outcome, error).
+pub async fn record_attempts(
+    store: &dyn Store,
+    token: &str,
+    rows: &[(String, &str, &str, &str, &str)],
+) {
+    use haoqi_pipeline::store::sql::{self, Params};
+    let data: Vec<String> = rows
+        .iter()
+        .map(|(at, a, p, o, e)| {
+            serde_json::json!({"at": at, "account_id": a, "platform": p, "outcome": o, "error": e,
+                               "latency_ms": 100, "url": "https://example.invalid/", "body_excerpt": "",
+                               "parser_version": "test"})
+            .to_string()
+        })
+        .collect();
+    let insert = sql::render(
+        sql::queries::EVENTS_INSERT,
+        &Params::new(store.database()).set("token", token),
+    )
+    .expect("render");
+    store
+        .insert_json_each_row(&insert, data.join("\n").as_bytes())
+        .await
+        .expect("attempts");
+}
+
 /// The analytics fixture: seven units, twelve accounts (see its files for who is who).
 pub fn analytics_registry() -> Registry {
     Registry::load_dir(&fixtures().join("analytics-registry")).unwrap_or_else(|e| panic!("{e}"))

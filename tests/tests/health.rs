@@ -21,7 +21,6 @@ use chrono::{Days, NaiveDate, Utc};
 use haoqi_collectors::Platform::{self, Bilibili, Douyin, Kuaishou};
 use haoqi_pipeline::analytics::health::{self, HealthQuery, StalledConfig};
 use haoqi_pipeline::reading::{Reading, Source};
-use haoqi_pipeline::store::sql::{self, Params};
 use haoqi_tests::*;
 
 /// Day 1 of the calendar. Collection events expire after 180 days (the table's TTL), so the
@@ -123,24 +122,7 @@ async fn events(store: &dyn haoqi_pipeline::store::Store) {
         (ts(30, 30), "P1-dy", "douyin", "rate_limited", "HTTP 429"),
         (ts(31, 0), "P1-dy", "douyin", "reading", ""),
     ];
-    let data: Vec<String> = rows
-        .iter()
-        .map(|(at, a, p, o, e)| {
-            serde_json::json!({"at": at, "account_id": a, "platform": p, "outcome": o, "error": e,
-                               "latency_ms": 100, "url": "https://example.invalid/", "body_excerpt": "",
-                               "parser_version": "test"})
-            .to_string()
-        })
-        .collect();
-    let insert = sql::render(
-        sql::queries::EVENTS_INSERT,
-        &Params::new(store.database()).set("token", "health-fixture"),
-    )
-    .expect("render");
-    store
-        .insert_json_each_row(&insert, data.join("\n").as_bytes())
-        .await
-        .expect("events");
+    record_attempts(store, "health-fixture", &rows).await;
 }
 
 fn query() -> HealthQuery {
@@ -298,4 +280,66 @@ async fn health_counts_are_gauges_with_zeros_for_every_state() {
     assert!(text.contains("state=\"growing\"} 0"));
     assert!(text.contains("haoqi_goal_target_followers 20000000"));
     assert!(text.contains("haoqi_analytics_last_refresh_timestamp_seconds"));
+}
+
+#[tokio::test]
+async fn the_latest_attempt_counts_however_old_and_whatever_order_it_was_recorded_in() {
+    let store = analytics_store("health_attempts", &fixture()).await;
+    let ago = |days: u64, minutes: u32| {
+        format!(
+            "{} {:02}:{:02}:00.000",
+            day(31) - Days::new(days),
+            11 + minutes / 60,
+            minutes % 60
+        )
+    };
+    // U1-dy: its last success 120 days ago, then a captcha on every daily attempt since 100 days
+    // ago, longer than the 90 days of rollups the query reads.
+    let mut rows = vec![(ago(120, 0), "U1-dy", "douyin", "reading", "")];
+    for d in 0..=100 {
+        rows.push((ago(d, 30), "U1-dy", "douyin", "blocked", "captcha"));
+    }
+    // M1-dy: a success at 11:00 today, then a rate limit from yesterday recorded late (a spool
+    // replayed after the store came back).
+    rows.push((ago(0, 0), "M1-dy", "douyin", "reading", ""));
+    record_attempts(store.as_ref(), "health-attempts", &rows).await;
+    record_attempts(
+        store.as_ref(),
+        "health-attempts-late",
+        &[(ago(1, 0), "M1-dy", "douyin", "rate_limited", "HTTP 429")],
+    )
+    .await;
+
+    let rows = query().run(store.as_ref()).await.expect("health");
+    let state = |id: &str| {
+        rows.iter()
+            .find(|r| r.account_id == id)
+            .unwrap_or_else(|| panic!("{id} missing"))
+    };
+    let u1 = state("U1-dy");
+    assert_eq!(u1.state, "collection_blocked");
+    // Failing since the first captcha after its last success, not since the window's start.
+    assert_eq!(u1.since, Some(day(31) - Days::new(100)));
+    assert_eq!(u1.last_error.as_deref(), Some("captcha"));
+    let m1 = state("M1-dy");
+    assert_eq!(m1.state, "growing", "{m1:?}");
+    assert_eq!(m1.last_outcome.as_deref(), Some("reading"));
+    // One row per account once merged, whatever order the attempts came in.
+    store
+        .execute(&format!(
+            "OPTIMIZE TABLE `{}`.last_attempts FINAL",
+            store.database()
+        ))
+        .await
+        .expect("optimize");
+    assert_eq!(
+        scalar(
+            store.as_ref(),
+            &format!("SELECT count() FROM `{}`.last_attempts", store.database())
+        )
+        .await,
+        2
+    );
+    // And the answer is the same as before the merge.
+    assert_eq!(query().run(store.as_ref()).await.expect("health"), rows);
 }

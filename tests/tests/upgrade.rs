@@ -63,7 +63,8 @@ async fn the_rollup_moves_into_month_partitions_with_every_row_and_answer_kept()
         report.applied,
         vec![
             (9, "month_partitions".to_string()),
-            (10, "queries_not_views".to_string())
+            (10, "queries_not_views".to_string()),
+            (11, "last_attempts".to_string())
         ]
     );
     assert_eq!(report.views, vec!["account_health".to_string()]);
@@ -142,4 +143,62 @@ async fn the_rollup_moves_into_month_partitions_with_every_row_and_answer_kept()
             .followers,
         44_120
     );
+}
+
+#[tokio::test]
+async fn attempts_recorded_before_migration_11_are_the_latest_attempts_after_it() {
+    let store = fresh_store_at("upgrade_attempts", 10).await;
+    let db = store.database().to_string();
+    let hours_ago = |h: i64| {
+        (Utc::now() - chrono::Duration::hours(h))
+            .format("%Y-%m-%d %H:%M:%S%.3f")
+            .to_string()
+    };
+    record_attempts(
+        store.as_ref(),
+        "before-11",
+        &[
+            (hours_ago(30), "A", "douyin", "reading", ""),
+            (hours_ago(20), "A", "douyin", "rate_limited", "HTTP 429"),
+            (hours_ago(10), "A", "douyin", "blocked", "captcha"),
+            (hours_ago(5), "B", "douyin", "reading", ""),
+        ],
+    )
+    .await;
+    let report = migrate::migrate(store.as_ref()).await.expect("migrate");
+    assert_eq!(report.applied, vec![(11, "last_attempts".to_string())]);
+    let latest = format!(
+        "SELECT account_id, argMaxMerge(last_outcome) AS outcome, argMaxMerge(last_error) AS error, \
+                dateDiff('hour', max(last_ok_at), now64(3)) AS ok_hours_ago \
+         FROM `{db}`.last_attempts GROUP BY account_id ORDER BY account_id"
+    );
+    let rows = store.query_rows(&latest).await.expect("last attempts");
+    let summary: Vec<(String, String, String, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["account_id"].as_str().unwrap_or_default().to_string(),
+                r["outcome"].as_str().unwrap_or_default().to_string(),
+                r["error"].as_str().unwrap_or_default().to_string(),
+                r["ok_hours_ago"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("A".into(), "blocked".into(), "captcha".into(), 30),
+            ("B".into(), "reading".into(), String::new(), 5),
+        ]
+    );
+    // Attempts recorded afterwards reach the table through its materialized view.
+    record_attempts(
+        store.as_ref(),
+        "after-11",
+        &[(hours_ago(1), "A", "douyin", "reading", "")],
+    )
+    .await;
+    let rows = store.query_rows(&latest).await.expect("last attempts");
+    assert_eq!(rows[0]["outcome"], "reading");
+    assert_eq!(rows[0]["ok_hours_ago"], 1);
 }

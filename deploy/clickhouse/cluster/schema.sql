@@ -1199,6 +1199,33 @@ CREATE TABLE IF NOT EXISTS `haoqi`.schema_views ON CLUSTER `haoqi_cluster`
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all/haoqi/schema_views', '{replica}', applied_at)
 ORDER BY name;
 
+CREATE TABLE IF NOT EXISTS `haoqi`.last_attempts_local ON CLUSTER `haoqi_cluster`
+(
+    account_id String,
+    last_at SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
+    last_outcome AggregateFunction(argMax, String, DateTime64(3, 'UTC')),
+    last_error AggregateFunction(argMax, String, DateTime64(3, 'UTC')),
+    last_ok_at SimpleAggregateFunction(max, DateTime64(3, 'UTC'))
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/haoqi/last_attempts_local', '{replica}')
+ORDER BY account_id;
+
+CREATE TABLE IF NOT EXISTS `haoqi`.last_attempts ON CLUSTER `haoqi_cluster` AS `haoqi`.last_attempts_local
+ENGINE = Distributed(`haoqi_cluster`, `haoqi`, last_attempts_local, cityHash64(account_id));
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS `haoqi`.last_attempts_mv ON CLUSTER `haoqi_cluster`
+TO `haoqi`.last_attempts_local
+AS SELECT
+    account_id,
+    max(at) AS last_at,
+    argMaxState(toString(outcome), at) AS last_outcome,
+    argMaxState(error, at) AS last_error,
+    maxIf(at, outcome = 'reading') AS last_ok_at
+FROM `haoqi`.collection_events_local
+GROUP BY account_id;
+
+INSERT INTO `haoqi`.last_attempts SELECT account_id, max(at), argMaxState(toString(outcome), at), argMaxState(error, at), maxIf(at, outcome = 'reading') FROM `haoqi`.collection_events GROUP BY account_id;
+
 CREATE OR REPLACE VIEW `haoqi`.account_health ON CLUSTER `haoqi_cluster` AS
 -- One health state for every active account (an account missing from this answer would silently
 -- resolve its alert, so every row of account_progress comes out, read or not), judged at {now}:
@@ -1214,7 +1241,8 @@ CREATE OR REPLACE VIEW `haoqi`.account_health ON CLUSTER `haoqi_cluster` AS
 --                       {no_posts_days} days
 --   growing             none of the above
 -- The first that applies wins, in that order. Numbers behind each state come out too, so the
--- report can say why. Only {lookback_days} days of daily rollups are read.
+-- report can say why. Only {lookback_days} days of daily rollups are read. Collection attempts are
+-- the latest recorded (last_attempts), whenever they were: the binary always asks about now.
 -- The binary sends this query as it is; `haoqi init` also publishes it as the parameterized view
 -- account_health for the operations dashboard (store::sql::VIEWS). Calling the view costs
 -- ClickHouse about 70 ms more planning than sending the query (measured, BENCHMARKS.md).
@@ -1278,15 +1306,16 @@ WITH
         -- Each account's merged daily rows of the lookback, one array per column (an array of
         -- tuples aggregates about twice as slowly), sorted by day in m. The last day of certain
         -- growth is the last step whose low bound exceeds the previous reading's high bound;
-        -- arrays instead of a window function, which sorted every row again.
+        -- arrays instead of a window function, which sorted every row again. Of the value only
+        -- the last is needed: an aggregate, not a third array (30 ms less, BENCHMARKS.md).
         SELECT account_id,
                groupArrayIf(day, metric = 'followers') AS fd0,
-               groupArrayIf(v, metric = 'followers') AS fv0,
+               argMaxIf(v, day, metric = 'followers') AS f_last_v,
                groupArrayIf(lo, metric = 'followers') AS fl0,
                groupArrayIf(hi, metric = 'followers') AS fh0,
                maxIf(last_at, metric = 'followers') AS f_last_at,
                groupArrayIf(day, metric = 'posts') AS pd0,
-               groupArrayIf(v, metric = 'posts') AS pv0,
+               argMaxIf(v, day, metric = 'posts') AS p_last_v,
                groupArrayIf(lo, metric = 'posts') AS pl0,
                groupArrayIf(hi, metric = 'posts') AS ph0
         FROM (
@@ -1302,11 +1331,9 @@ WITH
     m AS (
         SELECT account_id,
                arraySort(fd0) AS fd,
-               arraySort((x, d) -> d, fv0, fd0) AS fv,
                arraySort((x, d) -> d, fl0, fd0) AS fl,
                arraySort((x, d) -> d, fh0, fd0) AS fh,
                arraySort(pd0) AS pd,
-               arraySort((x, d) -> d, pv0, pd0) AS pv,
                arraySort((x, d) -> d, pl0, pd0) AS pl,
                arraySort((x, d) -> d, ph0, pd0) AS ph,
                arrayLast((d, l, prev_hi) -> l > prev_hi, arrayPopFront(fd), arrayPopFront(fl), arrayPopBack(fh)) AS f_grew_day,
@@ -1318,7 +1345,7 @@ WITH
                arrayMax(arrayMap((l, d) -> if(d >= as_of - {flat_days:UInt32}, l, 0), fl, fd)) AS f_peak_lo,
                arrayFirst((d, l) -> d >= as_of - {flat_days:UInt32} AND l = f_peak_lo, fd, fl) AS f_peak_day,
                notEmpty(pd) AS p_exposed,
-               pv[-1] AS p_now,
+               p_last_v AS p_now,
                pl[-1] AS p_now_lo,
                arrayLastIndex(d -> d <= as_of - {no_posts_days:UInt32}, pd) AS p_ref_i,
                p_ref_i > 0 AS p_has_ref,
@@ -1326,7 +1353,7 @@ WITH
                arrayLast((d, l, prev_hi) -> l > prev_hi, arrayPopFront(pd), arrayPopFront(pl), arrayPopBack(ph)) AS p_grew_day,
                pd[1] AS p_first_day,
                notEmpty(fd) AS f_recent,
-               fv[-1] AS f_last,
+               f_last_v AS f_last,
                fl[-1] AS f_last_lo,
                nullIf(fh[-1], 18446744073709551615) AS f_last_hi,
                f_last_at
@@ -1348,22 +1375,36 @@ WITH
         GROUP BY account_id
     ),
     ev AS (
+        -- The latest attempt, whenever it was (last_attempts keeps it per account).
         SELECT account_id,
-               max(at) AS last_attempt_at,
-               argMax(outcome, at) AS last_outcome,
-               argMax(error, at) AS last_error,
-               maxIf(at, outcome = 'reading') AS last_ok_at,
-               -- The first failure after the last success: since when it has been failing.
-               arrayMin(arrayFilter(t -> t > last_ok_at, groupArray(at))) AS failing_since
+               max(last_at) AS last_attempt_at,
+               argMaxMerge(last_outcome) AS last_outcome,
+               argMaxMerge(last_error) AS last_error
+        FROM `haoqi`.last_attempts
+        GROUP BY account_id
+    ),
+    failing AS (
+        SELECT account_id, max(last_ok_at) AS last_ok_at
+        FROM `haoqi`.last_attempts
+        GROUP BY account_id
+        HAVING argMaxMerge(last_outcome) != 'reading'
+    ),
+    fs AS (
+        -- Since when the failing accounts fail: their first failure after their last success.
+        -- Only their attempts since the earliest of those successes are read.
+        SELECT account_id,
+               arrayMin(arrayFilter(t -> t > maxIf(at, outcome = 'reading'),
+                                    groupArrayIf(at, outcome != 'reading'))) AS failing_since
         FROM `haoqi`.collection_events
-        WHERE at <= now_at AND at > now_at - toIntervalDay({lookback_days:UInt32})
+        WHERE account_id IN (SELECT account_id FROM failing)
+          AND at >= (SELECT min(last_ok_at) FROM failing)
         GROUP BY account_id
     ),
     joined AS (
         SELECT
             r.account_id AS account_id,
             r.* EXCEPT (account_id),
-            m.* EXCEPT (account_id, fd, fv, fl, fh, pd, pv, pl, ph, f_ref_i, p_ref_i, f_recent, f_last, f_last_lo, f_last_hi, f_last_at),
+            m.* EXCEPT (account_id, fd, fl, fh, pd, pl, ph, f_last_v, p_last_v, f_ref_i, p_ref_i, f_recent, f_last, f_last_lo, f_last_hi, f_last_at),
             if(m.f_recent = 1, m.f_last, o.value) AS followers,
             if(m.f_recent = 1, m.f_last_lo, o.lo) AS followers_lo,
             if(m.f_recent = 1, m.f_last_hi, o.hi) AS followers_hi,
@@ -1371,7 +1412,7 @@ WITH
             ev.last_attempt_at AS last_attempt_at,
             ev.last_outcome AS last_outcome,
             ev.last_error AS last_error,
-            ev.failing_since AS failing_since,
+            fs.failing_since AS failing_since,
             if(has({crawled:Array(String)}, toString(r.platform)),
                {crawl_overdue_hours:UInt32}, {import_overdue_hours:UInt32}) AS overdue_after_hours,
             if(observed_at IS NULL, NULL,
@@ -1387,6 +1428,7 @@ WITH
         LEFT JOIN m ON m.account_id = r.account_id
         LEFT JOIN older AS o ON o.account_id = r.account_id
         LEFT JOIN ev ON ev.account_id = r.account_id
+        LEFT JOIN fs ON fs.account_id = r.account_id
         SETTINGS join_use_nulls = 1
     )
 SELECT

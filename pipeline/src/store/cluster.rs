@@ -1,13 +1,15 @@
 //! The schema for a ClickHouse cluster (shards × replicas with ClickHouse Keeper), generated from
 //! the single-node migrations so the two cannot drift: the same statements, rewritten.
 //!
-//! - Readings, their daily rollup and collection events are sharded by account
-//!   (`cityHash64(account_id)`): each becomes `<name>_local` (a `Replicated…MergeTree` per shard)
-//!   plus `<name>`, a `Distributed` table over them — so every query keeps its table names.
+//! - Readings, their daily rollup, collection events and each account's last attempt are sharded
+//!   by account (`cityHash64(account_id)`): each becomes `<name>_local` (a
+//!   `Replicated…MergeTree` per shard) plus `<name>`, a `Distributed` table over them — so every
+//!   query keeps its table names.
 //! - Everything else (registry dimensions, rankings, migrations) is small and read by every
 //!   query: one replicated copy on every node (Keeper path without `{shard}`), same name.
-//! - The rollup's materialized view runs on each node, from `readings_local` into
-//!   `counters_daily_local`, so deduplicated inserts stay deduplicated in the rollup.
+//! - The rollups' materialized views run on each node, from `readings_local` into
+//!   `counters_daily_local` and from `collection_events_local` into `last_attempts_local`, so
+//!   deduplicated inserts stay deduplicated in the rollups.
 //! - Views are created `ON CLUSTER` unchanged: they read the `Distributed` tables. Their `IN`
 //!   subqueries over distributed tables need `distributed_product_mode = 'global'` (set in the
 //!   cluster users profile, deploy/clickhouse/cluster/).
@@ -16,7 +18,12 @@ use super::sql::{self, Params};
 use super::StoreError;
 
 /// Tables split across shards by account.
-pub const SHARDED: [&str; 3] = ["readings", "counters_daily", "collection_events"];
+pub const SHARDED: [&str; 4] = [
+    "readings",
+    "counters_daily",
+    "collection_events",
+    "last_attempts",
+];
 
 /// The suffix of the copy a migration rebuilds a table into before swapping the two.
 const REBUILD: &str = "_next";

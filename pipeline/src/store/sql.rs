@@ -62,6 +62,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "queries_not_views",
         include_str!("../../sql/migrations/0010_queries_not_views.sql"),
     ),
+    (
+        11,
+        "last_attempts",
+        include_str!("../../sql/migrations/0011_last_attempts.sql"),
+    ),
 ];
 
 /// Pieces of SQL that several queries share, spliced in where a query says `{fragment:NAME}`
