@@ -1360,7 +1360,10 @@ WITH
         FROM m0
     ),
     older AS (
-        -- The latest reading of accounts with none in the lookback (as in account_progress).
+        -- The latest reading before the lookback, used for accounts with none in it (as in
+        -- account_progress). Read only for accounts without a reading in the last two days: that
+        -- set is far cheaper to build than the set of those without one in the whole lookback
+        -- (~20 ms of CPU), and an account read within the lookback keeps m's values anyway.
         SELECT account_id,
                argMaxMerge(value) AS value, argMaxMerge(lo) AS lo,
                nullIf(argMaxMerge(hi), 18446744073709551615) AS hi, max(last_at) AS last_at
@@ -1370,8 +1373,7 @@ WITH
               SELECT account_id FROM `haoqi`.accounts
               WHERE account_id NOT IN (
                   SELECT account_id FROM `haoqi`.counters_daily
-                  WHERE metric = 'followers'
-                    AND day <= as_of AND day > as_of - {lookback_days:UInt32}))
+                  WHERE metric = 'followers' AND day <= as_of AND day > as_of - 2))
         GROUP BY account_id
     ),
     ev AS (
