@@ -259,6 +259,16 @@ fn analytics(
         }
         b.iter(|| rt.block_on(health.run(store.as_ref())).expect("health"))
     });
+    // What `/api/stalled` does between two refreshes: the refresh's states as the JSON answer.
+    g.bench_function("stalled/3000_accounts_api_from_refresh", |b| {
+        use haoqi_pipeline::analytics::snapshot::Snapshot;
+        let store = data();
+        let snapshot = Snapshot {
+            now: health.now,
+            rows: Arc::new(rt.block_on(health.run(store.as_ref())).expect("health")),
+        };
+        b.iter(|| serde_json::to_vec(&snapshot.report("refresh")).expect("json"))
+    });
 }
 
 criterion_group!(benches, insert, progress);

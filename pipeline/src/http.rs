@@ -13,7 +13,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 
-use crate::analytics::{goal, health, whatif::Selection, Settings};
+use crate::analytics::snapshot::{Latest, Snapshot};
+use crate::analytics::{goal, whatif::Selection, Settings};
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -22,6 +23,8 @@ pub struct AppState {
     pub metrics: Metrics,
     pub store: Arc<dyn Store>,
     pub settings: Arc<Settings>,
+    /// The health states the gauges' refresh computed last (none served without a refresh).
+    pub health: Latest,
 }
 
 /// One platform's collectors, as `/healthz` reports them.
@@ -111,24 +114,28 @@ struct StalledParams {
     days: Option<u32>,
 }
 
+/// With the configured thresholds, the refresh's latest states while they are fresh (the ones
+/// on `/metrics`); with `?days=N`, or without a fresh refresh, the store is asked.
 async fn api_stalled(
     State(s): State<AppState>,
     Query(q): Query<StalledParams>,
 ) -> axum::response::Response {
-    let query = s.settings.health(chrono::Utc::now()).with_days(q.days);
-    match query.run(s.store.as_ref()).await {
-        Ok(rows) => {
-            let counts: serde_json::Map<String, serde_json::Value> = health::counts(&rows)
-                .into_iter()
-                .map(|(k, n)| (k.to_string(), n.into()))
-                .collect();
-            Json(serde_json::json!({
-                "now": query.now,
-                "counts": counts,
-                "accounts": rows,
-            }))
-            .into_response()
+    let now = chrono::Utc::now();
+    if q.days.is_none() {
+        if let Some(snapshot) = s.health.fresh(now) {
+            return Json(snapshot.report("refresh")).into_response();
         }
+    }
+    let query = s.settings.health(now).with_days(q.days);
+    match query.run(s.store.as_ref()).await {
+        Ok(rows) => Json(
+            Snapshot {
+                now: query.now,
+                rows: Arc::new(rows),
+            }
+            .report("request"),
+        )
+        .into_response(),
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
 }
@@ -219,6 +226,7 @@ mod tests {
             metrics: Metrics::new().unwrap(),
             store: Arc::new(FakeStore(up)),
             settings: Arc::new(Settings::from_config(&crate::config::Config::default())),
+            health: Latest::default(),
         }
     }
 
@@ -280,5 +288,71 @@ mod tests {
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body["error"], "unavailable");
         assert_eq!(body["collectors"]["platforms"]["bilibili"]["overdue"], 12);
+    }
+
+    async fn stalled(state: AppState, days: Option<u32>) -> (StatusCode, serde_json::Value) {
+        let r = api_stalled(State(state), Query(StalledParams { days }))
+            .await
+            .into_response();
+        let status = r.status();
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn stalled_answers_from_the_refresh_while_it_is_fresh() {
+        let blocked: crate::analytics::health::AccountHealth =
+            serde_json::from_value(serde_json::json!({
+                "account_id": "C1-bl", "unit_id": "C1", "unit_name": "某县科协", "kind": "county_assoc",
+                "tier": "vertical", "prefecture_code": 650100, "prefecture_name": "乌鲁木齐市",
+                "department": "科普部", "platform": "bilibili", "display_name": "某县科协",
+                "state": "collection_blocked", "since": "2026-11-29", "followers": 5100,
+                "followers_lo": 5100, "followers_hi": 5100, "observed_at": "2026-11-29 11:00:00.000",
+                "hours_since_reading": 1.0, "overdue_after_hours": 2, "reference_day": null,
+                "reference_followers_hi": null, "peak_followers_lo": 5100, "posts": null,
+                "reference_posts_hi": null, "last_attempt_at": "2026-11-29 11:30:00.000",
+                "last_outcome": "blocked", "last_error": "captcha"
+            }))
+            .unwrap();
+        // The store is away: whatever comes back comes from the refresh.
+        let s = state(false);
+        let s = AppState {
+            health: Latest::every(std::time::Duration::from_secs(60)),
+            ..s
+        };
+        let (status, _) = stalled(s.clone(), None).await;
+        assert_eq!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "nothing refreshed yet"
+        );
+
+        let judged = chrono::Utc::now() - chrono::Duration::seconds(30);
+        s.health.put(Snapshot {
+            now: judged,
+            rows: Arc::new(vec![blocked]),
+        });
+        let (status, body) = stalled(s.clone(), None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["computed_by"], "refresh");
+        assert_eq!(body["counts"]["collection_blocked"], 1);
+        assert_eq!(body["counts"]["growing"], 0);
+        assert_eq!(body["accounts"][0]["account_id"], "C1-bl");
+        assert_eq!(
+            body["now"]
+                .as_str()
+                .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok()),
+            Some(judged)
+        );
+        // Other thresholds than the refresh's: the store is asked.
+        let (status, _) = stalled(s.clone(), Some(3)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        // Two refreshes missed: the snapshot is no longer served.
+        s.health.put(Snapshot {
+            now: chrono::Utc::now() - chrono::Duration::seconds(121),
+            rows: Arc::new(Vec::new()),
+        });
+        let (status, _) = stalled(s, None).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     }
 }

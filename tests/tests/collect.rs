@@ -240,6 +240,7 @@ async fn healthz_reports_each_platforms_collectors() {
             settings: Arc::new(haoqi_pipeline::analytics::Settings::from_config(
                 &haoqi_pipeline::config::Config::default(),
             )),
+            health: Default::default(),
         }),
         state.clone(),
     );

@@ -165,6 +165,7 @@ async fn the_http_api_serves_the_same_report() {
         metrics: haoqi_pipeline::metrics::Metrics::new().expect("metrics"),
         store: store.clone(),
         settings: settings.clone(),
+        health: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

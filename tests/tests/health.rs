@@ -254,7 +254,7 @@ async fn health_counts_are_gauges_with_zeros_for_every_state() {
     events(store.as_ref()).await;
     let metrics = haoqi_pipeline::metrics::Metrics::new().expect("metrics");
     let settings = Settings::from_config(&Default::default());
-    gauges::refresh(store.as_ref(), &settings, &metrics)
+    let snapshot = gauges::refresh(store.as_ref(), &settings, &metrics)
         .await
         .expect("refresh");
     let text = metrics.render();
@@ -278,6 +278,15 @@ async fn health_counts_are_gauges_with_zeros_for_every_state() {
         "{text}"
     );
     assert!(text.contains("state=\"growing\"} 0"));
+    // The states behind the gauges are what /api/stalled serves until the next refresh.
+    assert_eq!(snapshot.rows.len(), 12);
+    let gone: Vec<&str> = snapshot
+        .rows
+        .iter()
+        .filter(|r| r.state == "gone")
+        .map(|r| r.account_id.as_str())
+        .collect();
+    assert_eq!(gone, ["S1-ks"]);
     assert!(text.contains("haoqi_goal_target_followers 20000000"));
     assert!(text.contains("haoqi_analytics_last_refresh_timestamp_seconds"));
 }

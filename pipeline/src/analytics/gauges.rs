@@ -7,15 +7,18 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 
+use super::snapshot::Snapshot;
 use super::{goal, health, Settings};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
+/// Computes every account's state and the goal's pace, sets the gauges, and returns the states
+/// (for `/api/stalled`).
 pub async fn refresh(
     store: &dyn Store,
     settings: &Settings,
     metrics: &Metrics,
-) -> Result<(), StoreError> {
+) -> Result<Snapshot, StoreError> {
     let now = Utc::now();
     let rows = settings.health(now).run(store).await?;
     let report = goal::report(store, settings, crate::time::beijing_day(now), &[]).await?;
@@ -64,7 +67,10 @@ pub async fn refresh(
         .goal_deadline
         .set(crate::time::end_of_day_utc(f.deadline).timestamp());
     metrics.analytics_refreshed.set(now.timestamp());
-    Ok(())
+    Ok(Snapshot {
+        now,
+        rows: std::sync::Arc::new(rows),
+    })
 }
 
 fn clamp(n: u64) -> i64 {

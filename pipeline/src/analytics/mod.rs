@@ -8,6 +8,7 @@ pub mod goal;
 pub mod health;
 pub mod rank;
 pub mod series;
+pub mod snapshot;
 pub mod whatif;
 
 use crate::config::Config;

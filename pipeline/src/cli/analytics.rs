@@ -9,6 +9,7 @@ use clap::Args;
 
 use super::{write_stdout, Session};
 use crate::analytics::health;
+use crate::analytics::snapshot::Latest;
 use crate::output::{render, Format};
 use crate::store::migrate;
 
@@ -148,7 +149,8 @@ pub struct ServeArgs {
     /// Loopback by default: the API is for the dashboard host, not the internet.
     #[arg(long, default_value = "127.0.0.1:9465")]
     pub listen: std::net::SocketAddr,
-    /// Seconds between two computations of the health and goal gauges.
+    /// Seconds between two computations of the health and goal gauges (and of the states
+    /// /api/stalled answers with).
     #[arg(long, default_value_t = 60)]
     pub refresh_secs: u64,
 }
@@ -156,29 +158,33 @@ pub struct ServeArgs {
 /// How often `run` and `demo` recompute the health and goal gauges.
 pub const REFRESH_SECS: u64 = 60;
 
-/// Recomputes the health and goal gauges every `secs` until `stop` turns true (or for ever).
+/// Recomputes the health and goal gauges every `secs` until `stop` turns true (or for ever), and
+/// keeps the latest health states for `/api/stalled`. Returns where they are kept.
 pub fn spawn_refresh(
     store: std::sync::Arc<dyn crate::store::Store>,
     settings: std::sync::Arc<crate::analytics::Settings>,
     metrics: crate::metrics::Metrics,
     stop: Option<tokio::sync::watch::Receiver<bool>>,
     secs: u64,
-) {
+) -> Latest {
+    let every = std::time::Duration::from_secs(secs.max(5));
+    let latest = Latest::every(every);
+    let keep = latest.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(secs.max(5)));
+        let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
             if stop.as_ref().is_some_and(|s| *s.borrow()) {
                 break;
             }
-            if let Err(e) =
-                crate::analytics::gauges::refresh(store.as_ref(), &settings, &metrics).await
-            {
+            match crate::analytics::gauges::refresh(store.as_ref(), &settings, &metrics).await {
+                Ok(snapshot) => keep.put(snapshot),
                 // The refresh timestamp stops moving, which is itself alertable.
-                tracing::warn!(error = %e, "health and goal gauges not refreshed");
+                Err(e) => tracing::warn!(error = %e, "health and goal gauges not refreshed"),
             }
         }
     });
+    latest
 }
 
 pub async fn serve(ctx: &Session, args: &ServeArgs) -> Result<ExitCode> {
@@ -186,7 +192,7 @@ pub async fn serve(ctx: &Session, args: &ServeArgs) -> Result<ExitCode> {
     migrate::require_current(store.as_ref()).await?;
     let metrics = crate::metrics::Metrics::new()?;
     let settings = std::sync::Arc::new(ctx.analytics());
-    spawn_refresh(
+    let health = spawn_refresh(
         store.clone(),
         settings.clone(),
         metrics.clone(),
@@ -197,6 +203,7 @@ pub async fn serve(ctx: &Session, args: &ServeArgs) -> Result<ExitCode> {
         metrics,
         store: store.clone(),
         settings,
+        health,
     });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

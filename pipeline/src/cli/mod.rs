@@ -917,7 +917,7 @@ async fn demo(ctx: &Session, args: &DemoArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let settings = Arc::new(ctx.analytics());
-    analytics::spawn_refresh(
+    let health = analytics::spawn_refresh(
         store.clone(),
         settings.clone(),
         metrics.clone(),
@@ -928,6 +928,7 @@ async fn demo(ctx: &Session, args: &DemoArgs) -> Result<ExitCode> {
         metrics,
         store: store.clone(),
         settings,
+        health,
     });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -1058,7 +1059,7 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
     drop(tx);
 
     let settings = Arc::new(ctx.analytics());
-    analytics::spawn_refresh(
+    let health = analytics::spawn_refresh(
         store.clone(),
         settings.clone(),
         metrics.clone(),
@@ -1084,6 +1085,7 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
             metrics: metrics.clone(),
             store: store.clone(),
             settings,
+            health,
         }),
         collector_state.clone(),
     );
