@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 
 use super::health::{self, AccountHealth};
 
@@ -20,18 +21,27 @@ pub struct Snapshot {
 impl Snapshot {
     /// The `/api/stalled` answer: the time judged, counts per state, every account, and whether
     /// the answer comes from the minute-by-minute refresh or was computed for this request.
-    pub fn report(&self, computed_by: &str) -> serde_json::Value {
-        let counts: serde_json::Map<String, serde_json::Value> = health::counts(&self.rows)
-            .into_iter()
-            .map(|(k, n)| (k.to_string(), n.into()))
-            .collect();
-        serde_json::json!({
-            "now": self.now,
-            "computed_by": computed_by,
-            "counts": counts,
-            "accounts": self.rows.as_slice(),
-        })
+    pub fn report<'a>(&'a self, computed_by: &'a str) -> Report<'a> {
+        Report {
+            now: self.now,
+            computed_by,
+            counts: health::counts(&self.rows)
+                .into_iter()
+                .map(|(k, n)| (k.to_string(), n.into()))
+                .collect(),
+            accounts: &self.rows,
+        }
     }
+}
+
+/// Serialised as it stands, without a copy of the rows (3,000 accounts: BENCHMARKS.md).
+#[derive(Debug, Serialize)]
+pub struct Report<'a> {
+    pub now: DateTime<Utc>,
+    pub computed_by: &'a str,
+    /// State → accounts, every state (zeros included).
+    pub counts: serde_json::Map<String, serde_json::Value>,
+    pub accounts: &'a [AccountHealth],
 }
 
 /// The latest snapshot, shared between the refresh task and the HTTP handlers.
