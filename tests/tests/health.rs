@@ -249,14 +249,17 @@ async fn thresholds_come_from_the_configuration() {
 
 #[tokio::test]
 async fn health_counts_are_gauges_with_zeros_for_every_state() {
+    use haoqi_pipeline::analytics::snapshot::Latest;
     use haoqi_pipeline::analytics::{gauges, Settings};
     let store = analytics_store("health_gauges", &fixture()).await;
     events(store.as_ref()).await;
     let metrics = haoqi_pipeline::metrics::Metrics::new().expect("metrics");
     let settings = Settings::from_config(&Default::default());
-    let snapshot = gauges::refresh(store.as_ref(), &settings, &metrics)
+    let latest = Latest::every(std::time::Duration::from_secs(60));
+    gauges::refresh(store.as_ref(), &settings, &metrics, &latest)
         .await
         .expect("refresh");
+    let snapshot = latest.fresh(Utc::now()).expect("the states are kept");
     let text = metrics.render();
     let lines: Vec<&str> = text
         .lines()
@@ -292,7 +295,7 @@ async fn health_counts_are_gauges_with_zeros_for_every_state() {
 }
 
 #[tokio::test]
-async fn the_latest_attempt_counts_however_old_and_whatever_order_it_was_recorded_in() {
+async fn the_latest_attempt_in_the_lookback_decides_whatever_order_it_was_recorded_in() {
     let store = analytics_store("health_attempts", &fixture()).await;
     let ago = |days: u64, minutes: u32| {
         format!(
@@ -303,7 +306,7 @@ async fn the_latest_attempt_counts_however_old_and_whatever_order_it_was_recorde
         )
     };
     // U1-dy: its last success 120 days ago, then a captcha on every daily attempt since 100 days
-    // ago, longer than the 90 days of rollups the query reads.
+    // ago: failing for longer than the 90-day lookback, and its latest attempt within it.
     let mut rows = vec![(ago(120, 0), "U1-dy", "douyin", "reading", "")];
     for d in 0..=100 {
         rows.push((ago(d, 30), "U1-dy", "douyin", "blocked", "captcha"));
@@ -311,6 +314,26 @@ async fn the_latest_attempt_counts_however_old_and_whatever_order_it_was_recorde
     // M1-dy: a success at 11:00 today, then a rate limit from yesterday recorded late (a spool
     // replayed after the store came back).
     rows.push((ago(0, 0), "M1-dy", "douyin", "reading", ""));
+    // U1-wc never succeeded: a login wall every day for the last ten days.
+    for d in 0..=10 {
+        rows.push((
+            ago(d, 45),
+            "U1-wc",
+            "wechat_channels",
+            "login_required",
+            "login wall",
+        ));
+    }
+    // S2-dy's last attempt, 100 days ago, is older than the lookback: it no longer decides.
+    rows.push((
+        ago(100, 0),
+        "S2-dy",
+        "douyin",
+        "not_found",
+        "account not found",
+    ));
+    // C2-dy's only attempt is after the moment asked about.
+    rows.push((ago(0, 90), "C2-dy", "douyin", "blocked", "captcha"));
     record_attempts(store.as_ref(), "health-attempts", &rows).await;
     record_attempts(
         store.as_ref(),
@@ -330,6 +353,16 @@ async fn the_latest_attempt_counts_however_old_and_whatever_order_it_was_recorde
     // Failing since the first captcha after its last success, not since the window's start.
     assert_eq!(u1.since, Some(day(31) - Days::new(100)));
     assert_eq!(u1.last_error.as_deref(), Some("captcha"));
+    let u1wc = state("U1-wc");
+    assert_eq!(u1wc.state, "collection_blocked");
+    assert_eq!(
+        u1wc.since,
+        Some(day(31) - Days::new(10)),
+        "since its first attempt"
+    );
+    assert_eq!(state("S2-dy").state, "overdue");
+    assert_eq!(state("C2-dy").state, "growing");
+    assert_eq!(state("C2-dy").last_outcome, None);
     let m1 = state("M1-dy");
     assert_eq!(m1.state, "growing", "{m1:?}");
     assert_eq!(m1.last_outcome.as_deref(), Some("reading"));
@@ -347,7 +380,7 @@ async fn the_latest_attempt_counts_however_old_and_whatever_order_it_was_recorde
             &format!("SELECT count() FROM `{}`.last_attempts", store.database())
         )
         .await,
-        2
+        5
     );
     // And the answer is the same as before the merge.
     assert_eq!(query().run(store.as_ref()).await.expect("health"), rows);

@@ -12,8 +12,8 @@
 --                       {no_posts_days} days
 --   growing             none of the above
 -- The first that applies wins, in that order. Numbers behind each state come out too, so the
--- report can say why. Only {lookback_days} days of daily rollups are read. Collection attempts are
--- the latest recorded (last_attempts), whenever they were: the binary always asks about now.
+-- report can say why. Only {lookback_days} days of daily rollups are read, and only an attempt made
+-- within them counts.
 -- The binary sends this query as it is; `haoqi init` also publishes it as the parameterized view
 -- account_health for the operations dashboard (store::sql::VIEWS). Calling the view costs
 -- ClickHouse about 70 ms more planning than sending the query (measured, BENCHMARKS.md).
@@ -104,33 +104,42 @@ WITH
               SELECT account_id FROM {db:Identifier}.accounts
               WHERE account_id NOT IN (
                   SELECT account_id FROM {db:Identifier}.counters_daily
-                  WHERE metric = 'followers' AND day <= as_of AND day > as_of - 2))
+                  WHERE metric = 'followers' AND day <= as_of
+                    AND day > as_of - least(2, {lookback_days:UInt32})))
         GROUP BY account_id
     ),
     ev AS (
-        -- The latest attempt, whenever it was (last_attempts keeps it per account).
+        -- Each account's latest attempt (last_attempts keeps it), if it was made within the
+        -- lookback and not after {now}: an older one says nothing about the account now (it is
+        -- no longer polled, or only imported), and a later one would hide what was known then.
         SELECT account_id,
                max(last_at) AS last_attempt_at,
                argMaxMerge(last_outcome) AS last_outcome,
-               argMaxMerge(last_error) AS last_error
+               argMaxMerge(last_error) AS last_error,
+               max(last_ok_at) AS last_ok_at,
+               min(first_at) AS first_at
         FROM {db:Identifier}.last_attempts
         GROUP BY account_id
+        HAVING last_attempt_at <= now_at
+           AND last_attempt_at > now_at - toIntervalDay({lookback_days:UInt32})
     ),
     failing AS (
-        SELECT account_id, max(last_ok_at) AS last_ok_at
-        FROM {db:Identifier}.last_attempts
-        GROUP BY account_id
-        HAVING argMaxMerge(last_outcome) != 'reading'
+        -- Accounts whose latest attempt failed after an earlier success. One that never
+        -- succeeded has been failing since its first attempt.
+        SELECT account_id, last_ok_at
+        FROM ev
+        WHERE last_outcome != 'reading' AND last_ok_at > toDateTime64(0, 3, 'UTC')
     ),
     fs AS (
-        -- Since when the failing accounts fail: their first failure after their last success.
-        -- Only their attempts since the earliest of those successes are read.
+        -- Since when they fail: the first failure after their last success, from the attempts
+        -- since the earliest of those successes (kept 180 days).
         SELECT account_id,
                arrayMin(arrayFilter(t -> t > maxIf(at, outcome = 'reading'),
                                     groupArrayIf(at, outcome != 'reading'))) AS failing_since
         FROM {db:Identifier}.collection_events
         WHERE account_id IN (SELECT account_id FROM failing)
           AND at >= (SELECT min(last_ok_at) FROM failing)
+          AND at <= now_at
         GROUP BY account_id
     ),
     joined AS (
@@ -145,7 +154,8 @@ WITH
             ev.last_attempt_at AS last_attempt_at,
             ev.last_outcome AS last_outcome,
             ev.last_error AS last_error,
-            fs.failing_since AS failing_since,
+            if(ev.last_ok_at > toDateTime64(0, 3, 'UTC'), fs.failing_since, ev.first_at)
+                AS failing_since,
             if(has({crawled:Array(String)}, toString(r.platform)),
                {crawl_overdue_hours:UInt32}, {import_overdue_hours:UInt32}) AS overdue_after_hours,
             if(observed_at IS NULL, NULL,

@@ -7,25 +7,30 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 
-use super::snapshot::Snapshot;
+use super::snapshot::{Latest, Snapshot};
 use super::{goal, health, Settings};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
-/// Computes every account's state and the goal's pace, sets the gauges, and returns the states
-/// (for `/api/stalled`).
+/// Computes every account's state and the goal's pace and sets the gauges; the states are kept
+/// in `latest` for `/api/stalled` as soon as they are computed (a failing goal report does not
+/// withhold them).
 pub async fn refresh(
     store: &dyn Store,
     settings: &Settings,
     metrics: &Metrics,
-) -> Result<Snapshot, StoreError> {
+    latest: &Latest,
+) -> Result<(), StoreError> {
     let now = Utc::now();
-    let rows = settings.health(now).run(store).await?;
-    let report = goal::report(store, settings, crate::time::beijing_day(now), &[]).await?;
+    let rows = std::sync::Arc::new(settings.health(now).run(store).await?);
+    latest.put(Snapshot {
+        now,
+        rows: rows.clone(),
+    });
 
     // One pass: counts per (labels, state); then every state for every label set seen.
     let mut counts: BTreeMap<[&str; 4], BTreeMap<&str, i64>> = BTreeMap::new();
-    for r in &rows {
+    for r in rows.iter() {
         let labels = [
             r.platform.as_str(),
             r.kind.as_str(),
@@ -48,6 +53,7 @@ pub async fn refresh(
         }
     }
 
+    let report = goal::report(store, settings, crate::time::beijing_day(now), &[]).await?;
     let f = &report.forecast;
     metrics.goal_followers.set(clamp(f.current));
     metrics.goal_target.set(clamp(f.goal));
@@ -67,10 +73,7 @@ pub async fn refresh(
         .goal_deadline
         .set(crate::time::end_of_day_utc(f.deadline).timestamp());
     metrics.analytics_refreshed.set(now.timestamp());
-    Ok(Snapshot {
-        now,
-        rows: std::sync::Arc::new(rows),
-    })
+    Ok(())
 }
 
 fn clamp(n: u64) -> i64 {

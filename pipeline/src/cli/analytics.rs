@@ -177,10 +177,11 @@ pub fn spawn_refresh(
             if stop.as_ref().is_some_and(|s| *s.borrow()) {
                 break;
             }
-            match crate::analytics::gauges::refresh(store.as_ref(), &settings, &metrics).await {
-                Ok(snapshot) => keep.put(snapshot),
+            if let Err(e) =
+                crate::analytics::gauges::refresh(store.as_ref(), &settings, &metrics, &keep).await
+            {
                 // The refresh timestamp stops moving, which is itself alertable.
-                Err(e) => tracing::warn!(error = %e, "health and goal gauges not refreshed"),
+                tracing::warn!(error = %e, "health and goal gauges not refreshed");
             }
         }
     });

@@ -281,6 +281,18 @@ mod tests {
             .unwrap();
         assert!(mv.contains("TO `haoqi`.counters_daily_local"), "{mv}");
         assert!(mv.contains("FROM `haoqi`.readings_local"), "{mv}");
+        // Each node keeps the latest attempts of the accounts whose attempts it holds.
+        let mv = d
+            .iter()
+            .find(|s| {
+                s.starts_with("CREATE MATERIALIZED VIEW IF NOT EXISTS `haoqi`.last_attempts_mv")
+            })
+            .unwrap();
+        assert!(mv.contains("TO `haoqi`.last_attempts_local"), "{mv}");
+        assert!(mv.contains("FROM `haoqi`.collection_events_local"), "{mv}");
+        assert!(d.iter().any(|s| s.contains(
+            "ENGINE = Distributed(`haoqi_cluster`, `haoqi`, last_attempts_local, cityHash64(account_id))"
+        )));
         // Small tables: one copy everywhere, engine arguments kept.
         assert!(d.iter().any(|s| s.contains(
             "ReplicatedReplacingMergeTree('/clickhouse/tables/all/haoqi/anomaly_resolutions', '{replica}', at)"
