@@ -82,7 +82,8 @@ fn insert(c: &mut Criterion) {
 }
 
 /// Fills a database with `accounts` accounts (a unit each, kinds and prefectures spread) and
-/// `per_day` readings per account per day for 2024, generated inside ClickHouse.
+/// `per_day` readings per account per day for 2024 (followers, likes and posts, as the crawled
+/// platforms expose them; a new post every three days), generated inside ClickHouse.
 async fn matrix(db: &str, accounts: u64, per_day: u64) -> Arc<dyn Store> {
     let s = fresh(db).await;
     let kinds = "['region_assoc','prefecture_assoc','county_assoc','society','university','enterprise','museum']";
@@ -109,11 +110,12 @@ async fn matrix(db: &str, accounts: u64, per_day: u64) -> Arc<dyn Store> {
     let readings = accounts * per_day * 366;
     let step = 86_400 / per_day;
     s.execute(&format!(
-        "INSERT INTO {db}.readings (account_id, platform, observed_at, followers, followers_lo, followers_hi, likes, likes_lo, likes_hi, source, parser_version, provenance, batch_id, ingested_at) \
+        "INSERT INTO {db}.readings (account_id, platform, observed_at, followers, followers_lo, followers_hi, likes, likes_lo, likes_hi, posts, posts_lo, posts_hi, source, parser_version, provenance, batch_id, ingested_at) \
          SELECT concat('a', toString(number % {accounts})), 'douyin', \
                 toDateTime64('2024-01-01 00:00:00', 3, 'UTC') + toIntervalSecond(intDiv(number, {accounts}) * {step}), \
                 1000 + intDiv(number, {accounts}), 1000 + intDiv(number, {accounts}), 1000 + intDiv(number, {accounts}), \
                 5000 + number % 1000, 5000 + number % 1000, 5000 + number % 1000, \
+                100 + intDiv(number, {accounts} * {per_day} * 3) AS p, p, p, \
                 'simulated', 'bench', '', 'bench', now64(3) FROM numbers({readings})"
     ))
     .await
