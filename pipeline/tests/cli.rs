@@ -204,9 +204,19 @@ fn init_twice_then_progress_in_every_format() {
         "{}",
         text(&first)
     );
+    assert!(
+        text(&first).contains("views published: account_health"),
+        "{}",
+        text(&first)
+    );
     let second = haoqi(&d, &["init"]);
     assert!(second.status.success(), "{}", text(&second));
     assert!(text(&second).contains("applied 0"), "{}", text(&second));
+    assert!(
+        !text(&second).contains("views published"),
+        "{}",
+        text(&second)
+    );
     assert!(
         text(&second).contains("2791 unchanged"),
         "{}",

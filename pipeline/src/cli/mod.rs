@@ -473,6 +473,9 @@ async fn init(ctx: &Session, args: &InitArgs) -> Result<ExitCode> {
             .join(", "),
         report.already
     );
+    if !report.views.is_empty() {
+        outln!("views published: {}", report.views.join(", "));
+    }
     if !args.no_registry {
         load_registry(ctx, store.as_ref()).await?;
     }
