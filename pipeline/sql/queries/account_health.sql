@@ -41,12 +41,12 @@ WITH
         -- the last is needed: an aggregate, not a third array (30 ms less, BENCHMARKS.md).
         SELECT account_id,
                groupArrayIf(day, metric = 'followers') AS fd0,
-               argMaxIf(v, day, metric = 'followers') AS f_last_v,
+               argMaxIf(v, day, metric = 'followers') AS f_last,
                groupArrayIf(lo, metric = 'followers') AS fl0,
                groupArrayIf(hi, metric = 'followers') AS fh0,
                maxIf(last_at, metric = 'followers') AS f_last_at,
                groupArrayIf(day, metric = 'posts') AS pd0,
-               argMaxIf(v, day, metric = 'posts') AS p_last_v,
+               argMaxIf(v, day, metric = 'posts') AS p_now,
                groupArrayIf(lo, metric = 'posts') AS pl0,
                groupArrayIf(hi, metric = 'posts') AS ph0
         FROM (
@@ -76,7 +76,7 @@ WITH
                arrayMax(arrayMap((l, d) -> if(d >= as_of - {flat_days:UInt32}, l, 0), fl, fd)) AS f_peak_lo,
                arrayFirst((d, l) -> d >= as_of - {flat_days:UInt32} AND l = f_peak_lo, fd, fl) AS f_peak_day,
                notEmpty(pd) AS p_exposed,
-               p_last_v AS p_now,
+               p_now,
                pl[-1] AS p_now_lo,
                arrayLastIndex(d -> d <= as_of - {no_posts_days:UInt32}, pd) AS p_ref_i,
                p_ref_i > 0 AS p_has_ref,
@@ -84,7 +84,7 @@ WITH
                arrayLast((d, l, prev_hi) -> l > prev_hi, arrayPopFront(pd), arrayPopFront(pl), arrayPopBack(ph)) AS p_grew_day,
                pd[1] AS p_first_day,
                notEmpty(fd) AS f_recent,
-               f_last_v AS f_last,
+               f_last,
                fl[-1] AS f_last_lo,
                nullIf(fh[-1], 18446744073709551615) AS f_last_hi,
                f_last_at
@@ -131,22 +131,22 @@ WITH
         WHERE last_outcome != 'reading' AND last_ok_at > toDateTime64(0, 3, 'UTC')
     ),
     fs AS (
-        -- Since when they fail: the first failure after their last success, from the attempts
-        -- since the earliest of those successes (kept 180 days).
-        SELECT account_id,
-               arrayMin(arrayFilter(t -> t > maxIf(at, outcome = 'reading'),
-                                    groupArrayIf(at, outcome != 'reading'))) AS failing_since
-        FROM {db:Identifier}.collection_events
-        WHERE account_id IN (SELECT account_id FROM failing)
-          AND at >= (SELECT min(last_ok_at) FROM failing)
-          AND at <= now_at
-        GROUP BY account_id
+        -- Since when they fail: their first attempt after their last success (every later one
+        -- failed), from the attempts kept (180 days). The IN set and the earliest of those
+        -- successes narrow what is read to the failing accounts' recent attempts.
+        SELECT e.account_id AS account_id, min(e.at) AS failing_since
+        FROM {db:Identifier}.collection_events AS e
+        INNER JOIN failing AS f ON f.account_id = e.account_id
+        WHERE e.account_id IN (SELECT account_id FROM failing)
+          AND e.at >= (SELECT min(last_ok_at) FROM failing)
+          AND e.at > f.last_ok_at AND e.at <= now_at
+        GROUP BY e.account_id
     ),
     joined AS (
         SELECT
             r.account_id AS account_id,
             r.* EXCEPT (account_id),
-            m.* EXCEPT (account_id, fd, fl, fh, pd, pl, ph, f_last_v, p_last_v, f_ref_i, p_ref_i, f_recent, f_last, f_last_lo, f_last_hi, f_last_at),
+            m.* EXCEPT (account_id, fd, fl, fh, pd, pl, ph, f_ref_i, p_ref_i, f_recent, f_last, f_last_lo, f_last_hi, f_last_at),
             if(m.f_recent = 1, m.f_last, o.value) AS followers,
             if(m.f_recent = 1, m.f_last_lo, o.lo) AS followers_lo,
             if(m.f_recent = 1, m.f_last_hi, o.hi) AS followers_hi,
