@@ -230,13 +230,19 @@ mod tests {
         }
     }
 
-    async fn get(state: AppState, c: Option<CollectorState>) -> (StatusCode, serde_json::Value) {
-        let r = healthz(State(state), c.map(Extension))
-            .await
-            .into_response();
+    async fn json(r: axum::response::Response) -> (StatusCode, serde_json::Value) {
         let status = r.status();
         let bytes = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
         (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    async fn get(state: AppState, c: Option<CollectorState>) -> (StatusCode, serde_json::Value) {
+        json(
+            healthz(State(state), c.map(Extension))
+                .await
+                .into_response(),
+        )
+        .await
     }
 
     #[tokio::test]
@@ -291,12 +297,7 @@ mod tests {
     }
 
     async fn stalled(state: AppState, days: Option<u32>) -> (StatusCode, serde_json::Value) {
-        let r = api_stalled(State(state), Query(StalledParams { days }))
-            .await
-            .into_response();
-        let status = r.status();
-        let bytes = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
-        (status, serde_json::from_slice(&bytes).unwrap())
+        json(api_stalled(State(state), Query(StalledParams { days })).await).await
     }
 
     #[tokio::test]

@@ -147,7 +147,10 @@ pub fn ddl(cluster: &str, database: &str) -> Result<Vec<String>, StoreError> {
                 }
             }
             out.push(s);
-        } else if stmt.starts_with("CREATE OR REPLACE VIEW") || stmt.starts_with("CREATE VIEW") {
+        } else if ["CREATE OR REPLACE VIEW", "CREATE VIEW", "DROP VIEW "]
+            .iter()
+            .any(|k| stmt.starts_with(k))
+        {
             let (_, _, end) = object_name(&stmt, &q).ok_or_else(|| err(&stmt, "no view name"))?;
             out.push(format!("{}{on}{}", &stmt[..end], &stmt[end..]));
         } else if stmt.starts_with("DROP TABLE ") {
@@ -159,9 +162,6 @@ pub fn ddl(cluster: &str, database: &str) -> Result<Vec<String>, StoreError> {
                 out.push(format!("{head}{q}{name}{on}{tail}"));
             }
             out.push(format!("{head}{q}{}{on}{tail}", local_name(name)));
-        } else if stmt.starts_with("DROP VIEW ") {
-            let (_, _, end) = object_name(&stmt, &q).ok_or_else(|| err(&stmt, "no view name"))?;
-            out.push(format!("{}{on}{}", &stmt[..end], &stmt[end..]));
         } else if stmt.starts_with("EXCHANGE TABLES ") {
             // Distributed tables name their local tables, so swapping those swaps the data.
             let (a, _, a_end) =
