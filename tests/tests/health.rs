@@ -35,9 +35,14 @@ fn day(d: u32) -> NaiveDate {
 
 /// 11:00 UTC plus `minutes` on day `d`, as ClickHouse text.
 fn ts(d: u32, minutes: u32) -> String {
+    clock(day(d), minutes)
+}
+
+/// 11:00 UTC plus `minutes` on `date`, as ClickHouse text.
+fn clock(date: NaiveDate, minutes: u32) -> String {
     format!(
         "{} {:02}:{:02}:00.000",
-        day(d),
+        date,
         11 + minutes / 60,
         minutes % 60
     )
@@ -297,14 +302,7 @@ async fn health_counts_are_gauges_with_zeros_for_every_state() {
 #[tokio::test]
 async fn the_latest_attempt_in_the_lookback_decides_whatever_order_it_was_recorded_in() {
     let store = analytics_store("health_attempts", &fixture()).await;
-    let ago = |days: u64, minutes: u32| {
-        format!(
-            "{} {:02}:{:02}:00.000",
-            day(31) - Days::new(days),
-            11 + minutes / 60,
-            minutes % 60
-        )
-    };
+    let ago = |days: u64, minutes: u32| clock(day(31) - Days::new(days), minutes);
     // U1-dy: its last success 120 days ago, then a captcha on every daily attempt since 100 days
     // ago: failing for longer than the 90-day lookback, and its latest attempt within it.
     let mut rows = vec![(ago(120, 0), "U1-dy", "douyin", "reading", "")];
