@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use haoqi_pipeline::count::parse_count;
+use haoqi_model::count::parse_count;
 
 const MIX: [&str; 16] = [
     "12345",

@@ -13,12 +13,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use haoqi_analytics::progress::ProgressQuery;
 use haoqi_collectors::Platform;
-use haoqi_pipeline::count::Count;
-use haoqi_pipeline::progress::ProgressQuery;
-use haoqi_pipeline::reading::{Batch, Reading, Source};
-use haoqi_pipeline::spool::{Spool, WriteOutcome, Writer};
-use haoqi_pipeline::store::{migrate, EmbeddedStore, Store};
+use haoqi_model::count::Count;
+use haoqi_model::reading::{Batch, Reading, Source};
+use haoqi_store::spool::{Spool, WriteOutcome, Writer};
+use haoqi_store::{migrate, EmbeddedStore, Store};
 
 fn engine_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-store")
@@ -212,8 +212,8 @@ fn analytics(
     rt: &tokio::runtime::Runtime,
     data: &dyn Fn() -> Arc<dyn Store>,
 ) {
-    use haoqi_pipeline::analytics::health::{HealthQuery, StalledConfig};
-    use haoqi_pipeline::analytics::rank::{self, RankConfig, TierFilter};
+    use haoqi_analytics::health::{HealthQuery, StalledConfig};
+    use haoqi_analytics::rank::{self, RankConfig, TierFilter};
     let from = NaiveDate::from_ymd_opt(2024, 10, 1).expect("date");
     let to = NaiveDate::from_ymd_opt(2024, 12, 31).expect("date");
     let crawled = vec!["douyin".to_string()];
@@ -263,7 +263,7 @@ fn analytics(
     });
     // What `/api/stalled` does between two refreshes: the refresh's states as the JSON answer.
     g.bench_function("stalled/3000_accounts_api_from_refresh", |b| {
-        use haoqi_pipeline::analytics::snapshot::Snapshot;
+        use haoqi_analytics::snapshot::Snapshot;
         let store = data();
         let snapshot = Snapshot {
             now: health.now,

@@ -31,13 +31,17 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
+use haoqi_analytics::forecast::ForecastConfig;
+use haoqi_analytics::health::StalledConfig;
+use haoqi_analytics::rank::RankConfig;
+use haoqi_analytics::Settings;
+pub use haoqi_analytics::{GoalConfig, ProgressConfig};
 use haoqi_collectors::Platform;
 use serde::Deserialize;
 
-use crate::registry::TargetRules;
-use crate::store::location::{Secret, StoreLocation, PASSWORD_ENV};
-use crate::store::StoreError;
+use haoqi_registry::TargetRules;
+use haoqi_store::location::{Secret, StoreLocation, PASSWORD_ENV};
+use haoqi_store::StoreError;
 
 pub const DEFAULT_CONFIG_FILE: &str = "haoqi.toml";
 pub const STORE_ENV: &str = "HAOQI_STORE";
@@ -67,9 +71,9 @@ pub struct Config {
     pub progress: ProgressConfig,
     pub spool: SpoolConfig,
     pub collect: CollectConfig,
-    pub stalled: crate::analytics::health::StalledConfig,
-    pub forecast: crate::analytics::forecast::ForecastConfig,
-    pub rank: crate::analytics::rank::RankConfig,
+    pub stalled: StalledConfig,
+    pub forecast: ForecastConfig,
+    pub rank: RankConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -83,39 +87,6 @@ pub struct StoreConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct RegistryConfig {
     pub dir: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct GoalConfig {
-    /// Followers summed over all accounts (seed 000 §4.1: 不低于2000万).
-    pub followers: u64,
-    /// The plan says end of 2024.
-    pub deadline: NaiveDate,
-}
-
-impl Default for GoalConfig {
-    fn default() -> Self {
-        GoalConfig {
-            followers: 20_000_000,
-            deadline: NaiveDate::from_ymd_opt(2024, 12, 31).unwrap_or_default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ProgressConfig {
-    /// A carried-forward reading older than this is shown as stale.
-    pub stale_after_hours: u32,
-}
-
-impl Default for ProgressConfig {
-    fn default() -> Self {
-        ProgressConfig {
-            stale_after_hours: 48,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -291,6 +262,27 @@ impl Default for CollectConfig {
 }
 
 impl Config {
+    /// What the analytics need, gathered once so the CLI and the HTTP API answer the same
+    /// question the same way.
+    pub fn analytics(&self) -> Settings {
+        let crawled = self
+            .collect
+            .platforms()
+            .into_iter()
+            .filter(|(_, p)| p.enabled)
+            .map(|(platform, _)| platform.as_str().to_string())
+            .collect();
+        Settings {
+            goal: self.goal.clone(),
+            stale_after_hours: self.progress.stale_after_hours,
+            stalled: self.stalled.clone(),
+            forecast: self.forecast.clone(),
+            rank: self.rank.clone(),
+            interval_mins: self.collect.interval_mins.max(1),
+            crawled,
+        }
+    }
+
     /// Reads `path`, or `./haoqi.toml` when it exists, or the defaults.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         let (path, required) = match path {

@@ -1,22 +1,13 @@
-//! haoqi-pipeline: the registry of the matrix, normalisation of raw values, the ClickHouse store
-//! (embedded chDB or a server), the schema and rollups, progress toward the goal, and the `haoqi`
-//! binary's commands. Data flows one way: collectors → pipeline → store → reports.
+//! haoqi: the binary's crate. It reads the configuration ([`config`]: each section owned by the
+//! crate it configures), parses the command line and prints ([`cli`], [`output`], [`parse`]),
+//! and wires the crates into running services ([`service`]: collection, the gauges' refresh,
+//! the simulated history of the demo).
+//!
+//! Data flows one way: collectors → model → store → registry → import / analytics → web → here.
+//! Nothing below depends on this crate.
 
-pub mod analytics;
-pub mod backfill;
 pub mod cli;
-pub mod collect;
 pub mod config;
-pub mod count;
-pub mod dimensions;
-pub mod http;
-pub mod import;
-pub mod metrics;
 pub mod output;
 pub mod parse;
-pub mod progress;
-pub mod reading;
-pub mod registry;
-pub mod spool;
-pub mod store;
-pub mod time;
+pub mod service;

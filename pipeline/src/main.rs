@@ -1,5 +1,5 @@
-//! The `haoqi` binary; everything it does is in `haoqi_pipeline::cli`.
+//! The `haoqi` binary; everything it does is in `haoqi::cli`.
 
 fn main() -> std::process::ExitCode {
-    haoqi_pipeline::cli::main()
+    haoqi::cli::main()
 }

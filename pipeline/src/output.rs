@@ -1,10 +1,11 @@
-//! Printing data as `table`, `csv` or `json`, the three formats every data command offers.
-//! Tables align CJK text by display width, so Chinese names line up on a terminal.
+//! Printing data as `table`, `csv` or `json`, the three formats every data command offers, and
+//! progress bars for long work.
 
 use std::fmt::Write as _;
 use std::str::FromStr;
 
-use unicode_width::UnicodeWidthStr;
+pub use haoqi_model::table::Table;
+use haoqi_model::tick::Tick;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
@@ -21,92 +22,6 @@ impl FromStr for Format {
     }
 }
 
-/// A rectangular result: column names and rows of cells.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Table {
-    pub columns: Vec<String>,
-    pub rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    pub fn new(columns: &[&str]) -> Self {
-        Table {
-            columns: columns.iter().map(|c| (*c).to_string()).collect(),
-            rows: Vec::new(),
-        }
-    }
-
-    pub fn push(&mut self, row: Vec<String>) {
-        self.rows.push(row);
-    }
-
-    /// Aligned text: numbers right, text left.
-    pub fn to_text(&self) -> String {
-        let mut widths: Vec<usize> = self.columns.iter().map(|c| c.width()).collect();
-        for row in &self.rows {
-            for (i, cell) in row.iter().enumerate() {
-                if let Some(w) = widths.get_mut(i) {
-                    *w = (*w).max(cell.width());
-                }
-            }
-        }
-        let numeric: Vec<bool> = (0..self.columns.len())
-            .map(|i| {
-                self.rows
-                    .iter()
-                    .any(|r| r.get(i).is_some_and(|c| !c.is_empty()))
-                    && self.rows.iter().all(|r| {
-                        r.get(i).is_none_or(|c| {
-                            c.is_empty()
-                                || c == "-"
-                                || c.chars()
-                                    .all(|ch| ch.is_ascii_digit() || ",.%-+".contains(ch))
-                        })
-                    })
-            })
-            .collect();
-        let mut out = String::new();
-        let line = |out: &mut String, cells: &[String]| {
-            for (i, w) in widths.iter().enumerate() {
-                let cell = cells.get(i).map_or("", String::as_str);
-                let pad = w.saturating_sub(cell.width());
-                if i > 0 {
-                    out.push_str("  ");
-                }
-                if numeric[i] {
-                    out.push_str(&" ".repeat(pad));
-                    out.push_str(cell);
-                } else {
-                    out.push_str(cell);
-                    if i + 1 < widths.len() {
-                        out.push_str(&" ".repeat(pad));
-                    }
-                }
-            }
-            out.push('\n');
-        };
-        line(&mut out, &self.columns);
-        let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
-        line(&mut out, &rule);
-        for row in &self.rows {
-            line(&mut out, row);
-        }
-        out
-    }
-
-    pub fn to_csv(&self) -> String {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let mut ok = w.write_record(&self.columns).is_ok();
-        for row in &self.rows {
-            ok &= w.write_record(row).is_ok();
-        }
-        debug_assert!(ok);
-        w.into_inner()
-            .map(|v| String::from_utf8_lossy(&v).into_owned())
-            .unwrap_or_default()
-    }
-}
-
 /// Renders `table` in `format`; for JSON, `json` is printed instead (richer than the cells).
 pub fn render(format: Format, table: &Table, json: &serde_json::Value) -> String {
     match format {
@@ -120,33 +35,36 @@ pub fn render(format: Format, table: &Table, json: &serde_json::Value) -> String
     }
 }
 
-/// `Some(n)` as a grouped number, `None` as `-` (unknown is never printed as 0).
-pub fn opt_num(n: Option<u64>) -> String {
-    n.map_or_else(
-        || "-".to_string(),
-        crate::registry::targets::group_thousands,
-    )
-}
+/// A progress bar on the terminal for work that takes long (imports, sweeps, the demo's
+/// history); library functions see it only as a [`Tick`].
+pub struct Bar(indicatif::ProgressBar);
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cjk_columns_align_by_display_width() {
-        let mut t = Table::new(&["name", "n"]);
-        t.push(vec!["好奇新疆".into(), "1".into()]);
-        t.push(vec!["abc".into(), "100".into()]);
-        let text = t.to_text();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[2].width(), lines[3].width());
-        assert!(lines[3].ends_with("100"));
+impl Bar {
+    /// A bar drawn as `template` (indicatif's syntax, e.g. `{bar:40} {pos}/{len} rows`).
+    pub fn new(template: &str) -> Bar {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Bar(bar)
     }
 
-    #[test]
-    fn csv_quotes_what_needs_quoting() {
-        let mut t = Table::new(&["a"]);
-        t.push(vec!["x,y".into()]);
-        assert_eq!(t.to_csv(), "a\n\"x,y\"\n");
+    /// A bar that draws nothing (not a terminal, `--quiet`, tests).
+    pub fn hidden() -> Bar {
+        Bar(indicatif::ProgressBar::hidden())
+    }
+
+    pub fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl Tick for Bar {
+    fn start(&self, total: u64) {
+        self.0.set_length(total);
+    }
+    fn advance(&self, n: u64) {
+        self.0.inc(n);
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use haoqi_collectors::{decode, FetchError, Platform, RawCount, Response};
 use serde_json::{json, Map, Value};
 
-use crate::count::{from_raw, Count};
+use haoqi_model::count::{from_raw, Count};
 
 /// The outcome for one file, as one JSON object.
 pub fn parse_file(platform: Platform, path: &Path) -> Value {

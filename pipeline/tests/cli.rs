@@ -195,7 +195,7 @@ fn init_twice_then_progress_in_every_format() {
     assert!(
         text(&first).contains(&format!(
             "schema migrations applied {}",
-            haoqi_pipeline::store::sql::MIGRATIONS.len()
+            haoqi_store::sql::MIGRATIONS.len()
         )),
         "{}",
         text(&first)
@@ -274,7 +274,7 @@ fn a_second_process_on_the_same_data_directory_is_refused() {
     let d = scratch("lock");
     let data = d.join("data");
     // This test process holds the engine (and its lock) on `data`.
-    let _store = haoqi_pipeline::store::EmbeddedStore::open(&data, "haoqi").expect("open");
+    let _store = haoqi_store::EmbeddedStore::open(&data, "haoqi").expect("open");
     let out = haoqi(
         &d,
         &["--store", &format!("embedded:{}", data.display()), "init"],

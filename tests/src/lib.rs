@@ -9,10 +9,10 @@ use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use haoqi_collectors::Platform;
-use haoqi_pipeline::count::{parse_count, Count};
-use haoqi_pipeline::reading::{Reading, Source};
-use haoqi_pipeline::registry::{Registry, TargetRules};
-use haoqi_pipeline::store::{migrate, EmbeddedStore, Store};
+use haoqi_model::count::{parse_count, Count};
+use haoqi_model::reading::{Reading, Source};
+use haoqi_registry::{Registry, TargetRules};
+use haoqi_store::{migrate, EmbeddedStore, Store};
 
 /// The data directory of this test binary's engine.
 pub fn engine_dir() -> &'static Path {
@@ -99,7 +99,7 @@ pub async fn record_attempts(
     token: &str,
     rows: &[(String, &str, &str, &str, &str)],
 ) {
-    use haoqi_pipeline::store::sql::{self, Params};
+    use haoqi_store::sql::{self, Params};
     let data: Vec<String> = rows
         .iter()
         .map(|(at, a, p, o, e)| {
@@ -128,7 +128,7 @@ pub fn analytics_registry() -> Registry {
 /// A store with the analytics registry loaded and `readings` written as one batch.
 pub async fn analytics_store(test: &str, readings: &[Reading]) -> Arc<dyn Store> {
     let store = fresh_store(test).await;
-    haoqi_pipeline::dimensions::load(
+    haoqi_registry::dimensions::load(
         store.as_ref(),
         &analytics_registry(),
         &rules(),
@@ -143,8 +143,8 @@ pub async fn analytics_store(test: &str, readings: &[Reading]) -> Arc<dyn Store>
 /// Writes `readings` through the writer (a spool per test), in batches of 5,000, each of which
 /// must be stored.
 pub async fn write_stored(store: &Arc<dyn Store>, test: &str, readings: &[Reading]) {
-    use haoqi_pipeline::reading::Batch;
-    use haoqi_pipeline::spool::{Spool, WriteOutcome, Writer};
+    use haoqi_model::reading::Batch;
+    use haoqi_store::spool::{Spool, WriteOutcome, Writer};
     let writer = Writer::new(
         store.clone(),
         Spool::open(&engine_dir().join(format!("spool-{test}"))).expect("spool"),

@@ -15,13 +15,13 @@
 //! (* carried forward)
 
 use chrono::{NaiveDate, Utc};
+use haoqi_analytics::progress::ProgressQuery;
 use haoqi_collectors::Platform::{Douyin, Kuaishou};
-use haoqi_pipeline::dimensions;
-use haoqi_pipeline::progress::ProgressQuery;
-use haoqi_pipeline::reading::{Batch, Source};
-use haoqi_pipeline::spool::{Spool, WriteOutcome, Writer};
-use haoqi_pipeline::store::sql::{self, Params};
-use haoqi_pipeline::store::Store;
+use haoqi_model::reading::{Batch, Source};
+use haoqi_registry::dimensions;
+use haoqi_store::spool::{Spool, WriteOutcome, Writer};
+use haoqi_store::sql::{self, Params};
+use haoqi_store::Store;
 use haoqi_tests::*;
 
 async fn fixture(test: &str) -> std::sync::Arc<dyn Store> {

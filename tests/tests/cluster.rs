@@ -2,7 +2,7 @@
 //! migrations: it must be current, every statement must parse on the real engine, and turned
 //! back into single-node form it must give exactly the single node's tables and columns.
 
-use haoqi_pipeline::store::cluster;
+use haoqi_store::cluster;
 use haoqi_tests::*;
 
 const CLUSTER: &str = "haoqi_cluster";
@@ -26,13 +26,13 @@ fn the_committed_cluster_schema_is_current() {
 async fn every_cluster_statement_parses_on_the_engine() {
     let store = fresh_store("cluster_parse").await;
     let text = std::fs::read_to_string(committed()).expect("read");
-    let statements = haoqi_pipeline::store::sql::statements(&text);
+    let statements = haoqi_store::sql::statements(&text);
     assert!(statements.len() > 20, "{}", statements.len());
     for stmt in statements {
         // formatQuery parses without executing: ON CLUSTER and Keeper paths need no cluster.
         let sql = format!(
             "SELECT formatQuery({}) AS q",
-            haoqi_pipeline::store::sql::quote(&stmt)
+            haoqi_store::sql::quote(&stmt)
         );
         let rows = store
             .query_rows(&sql)

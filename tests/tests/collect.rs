@@ -5,15 +5,15 @@
 use std::sync::Arc;
 
 use chrono::Utc;
+use haoqi::config::CollectConfig;
+use haoqi::service::collect::{self, CollectOptions};
+use haoqi_analytics::progress::ProgressQuery;
 use haoqi_collectors::simulator::growth::{day_of, Curve};
 use haoqi_collectors::simulator::{Faults, SimAccount, SimConfig, Simulator};
-use haoqi_pipeline::collect::{self, CollectOptions};
-use haoqi_pipeline::config::CollectConfig;
-use haoqi_pipeline::dimensions;
-use haoqi_pipeline::progress::ProgressQuery;
-use haoqi_pipeline::reading::Source;
-use haoqi_pipeline::spool::{Spool, Writer};
-use haoqi_pipeline::store::Store;
+use haoqi_model::reading::Source;
+use haoqi_registry::dimensions;
+use haoqi_store::spool::{Spool, Writer};
+use haoqi_store::Store;
 use haoqi_tests::*;
 
 async fn simulator(faults: Faults) -> (url::Url, Simulator) {
@@ -85,7 +85,7 @@ async fn a_sweep_stores_what_the_platforms_say() {
     assert_eq!(report.readings, 5, "{report:?}");
     assert_eq!(report.events_written, 5);
     assert_eq!(sim.stats().violations.values().sum::<u64>(), 0);
-    let today = haoqi_pipeline::time::today();
+    let today = haoqi_model::time::today();
     let accounts = ProgressQuery {
         as_of: today,
         stale_after_hours: 48,
@@ -175,7 +175,7 @@ async fn limiter_waits_and_queue_depth_reach_the_metrics() {
         .await
         .expect("registry");
     let (url, sim) = simulator(Faults::default()).await;
-    let metrics = haoqi_pipeline::metrics::Metrics::new().expect("metrics");
+    let metrics = haoqi_web::metrics::Metrics::new().expect("metrics");
     let opts = CollectOptions {
         simulator: Some(url),
         per_second: Some(20.0),
@@ -225,20 +225,20 @@ async fn limiter_waits_and_queue_depth_reach_the_metrics() {
 #[tokio::test]
 async fn healthz_reports_each_platforms_collectors() {
     use haoqi_collectors::scheduler::{ScheduleConfig, Scheduler};
-    use haoqi_pipeline::http::{self, AppState, CollectorState};
+    use haoqi_web::{self as http, AppState, CollectorState};
     use std::collections::HashMap;
     use std::time::Duration;
 
     let store = fresh_store("collect_healthz").await;
     let registry = small_registry();
-    let metrics = haoqi_pipeline::metrics::Metrics::new().expect("metrics");
+    let metrics = haoqi_web::metrics::Metrics::new().expect("metrics");
     let state = CollectorState::default();
     let app = http::with_collectors(
         http::router(AppState {
             metrics: metrics.clone(),
             store: store.clone(),
-            settings: Arc::new(haoqi_pipeline::analytics::Settings::from_config(
-                &haoqi_pipeline::config::Config::default(),
+            settings: Arc::new(haoqi::config::Config::analytics(
+                &haoqi::config::Config::default(),
             )),
             health: Default::default(),
         }),
@@ -349,14 +349,14 @@ async fn healthz_reports_each_platforms_collectors() {
 /// scheduler reads first.
 #[tokio::test]
 async fn accounts_near_their_target_are_found() {
-    use haoqi_pipeline::reading::Batch;
+    use haoqi_model::reading::Batch;
     let store = fresh_store("collect_near").await;
     let registry = small_registry();
     dimensions::load(store.as_ref(), &registry, &rules(), Utc::now())
         .await
         .expect("registry");
     let query = ProgressQuery {
-        as_of: haoqi_pipeline::time::today(),
+        as_of: haoqi_model::time::today(),
         stale_after_hours: 48,
     };
     let with_target: Vec<(String, haoqi_collectors::Platform, u64)> = query

@@ -29,16 +29,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
+use haoqi::config::Config;
+use haoqi_analytics::goal;
+use haoqi_analytics::rank::{self, freeze, RankConfig, TierFilter};
 use haoqi_collectors::Platform;
-use haoqi_pipeline::analytics::rank::{self, freeze, RankConfig, TierFilter};
-use haoqi_pipeline::analytics::{goal, Settings};
-use haoqi_pipeline::config::Config;
-use haoqi_pipeline::count::Count;
-use haoqi_pipeline::reading::{Batch, Reading, Source};
-use haoqi_pipeline::registry::{Registry, TargetRules};
-use haoqi_pipeline::spool::{Spool, WriteOutcome, Writer};
-use haoqi_pipeline::store::sql::{self, Params};
-use haoqi_pipeline::store::{Row, Store};
+use haoqi_model::count::Count;
+use haoqi_model::reading::{Batch, Reading, Source};
+use haoqi_registry::{Registry, TargetRules};
+use haoqi_store::spool::{Spool, WriteOutcome, Writer};
+use haoqi_store::sql::{self, Params};
+use haoqi_store::{Row, Store};
 use haoqi_tests::*;
 use serde_json::Value;
 
@@ -489,7 +489,7 @@ async fn events(store: &dyn Store, registry: &Registry, now: DateTime<Utc>) {
                 let at = now - chrono::Duration::minutes(i64::from(hour) * 60 + i as i64 + 1);
                 rows.push(
                     serde_json::json!({
-                        "at": haoqi_pipeline::time::to_clickhouse(at),
+                        "at": haoqi_model::time::to_clickhouse(at),
                         "account_id": a.account_id, "platform": platform, "outcome": outcome,
                         "http_status": if outcome == "transport" { Value::Null } else { Value::from(200) },
                         "latency_ms": 100 + i, "url": "https://example.invalid/",
@@ -518,22 +518,22 @@ async fn fixture() -> Fixture {
         .timestamp_opt(Utc::now().timestamp(), 0)
         .single()
         .expect("whole second");
-    let today = haoqi_pipeline::time::beijing_day(now);
+    let today = haoqi_model::time::beijing_day(now);
     let store = fresh_store("dashboards").await;
     let registry = Registry::load(None).unwrap_or_else(|e| panic!("{e}"));
-    haoqi_pipeline::dimensions::load(store.as_ref(), &registry, &TargetRules::default(), now)
+    haoqi_registry::dimensions::load(store.as_ref(), &registry, &TargetRules::default(), now)
         .await
         .expect("load registry");
     let writer = Writer::new(
         store.clone(),
         Spool::open(&engine_dir().join("spool-dashboards")).expect("spool"),
     );
-    let written = haoqi_pipeline::backfill::backfill(
+    let written = haoqi::service::backfill::backfill(
         &registry,
         &writer,
         today,
         60,
-        &indicatif::ProgressBar::hidden(),
+        &haoqi_model::tick::NoTicks,
     )
     .await
     .expect("backfill");
@@ -728,7 +728,7 @@ async fn run_panel(
 
 /// Metric names pipeline/src/metrics.rs registers.
 fn known_metrics() -> BTreeSet<String> {
-    let src = read(&repo().join("pipeline/src/metrics.rs"));
+    let src = read(&repo().join("pipeline/web/src/metrics.rs"));
     let mut out = BTreeSet::new();
     for piece in src.split('"').skip(1).step_by(2) {
         if piece.starts_with("haoqi_")
@@ -907,12 +907,13 @@ async fn every_panel_query_runs_on_simulated_data_and_has_the_columns_it_uses() 
         let mut config = Config::default();
         config.goal.followers = goal_followers;
         config.goal.deadline = deadline;
-        let report = goal::report(store, &Settings::from_config(&config), f.today, &[])
+        let report = goal::report(store, &config.analytics(), f.today, &[])
             .await
             .expect("goal report");
         forecasts.push((goal_followers, deadline, report.forecast));
     }
-    let health = Settings::from_config(&product)
+    let health = product
+        .analytics()
         .health(f.range.to)
         .run(store)
         .await

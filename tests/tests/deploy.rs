@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use haoqi_pipeline::config::Config;
-use haoqi_pipeline::registry::Registry;
-use haoqi_pipeline::store::{EmbeddedStore, Store};
+use haoqi::config::Config;
+use haoqi_registry::Registry;
+use haoqi_store::{EmbeddedStore, Store};
 use haoqi_tests::tool;
 use serde_json::Value;
 

@@ -14,11 +14,11 @@
 //! day, 9,540 / 160 = 59.6 → 60 days → 30 May 2024.
 
 use chrono::NaiveDate;
+use haoqi::config::GoalConfig;
+use haoqi_analytics::forecast::ForecastConfig;
+use haoqi_analytics::{goal, series, Settings};
 use haoqi_collectors::Platform::{Douyin, Kuaishou};
-use haoqi_pipeline::analytics::forecast::ForecastConfig;
-use haoqi_pipeline::analytics::{goal, series, Settings};
-use haoqi_pipeline::config::GoalConfig;
-use haoqi_pipeline::reading::{Reading, Source};
+use haoqi_model::reading::{Reading, Source};
 use haoqi_tests::*;
 
 fn start() -> NaiveDate {
@@ -56,7 +56,7 @@ fn fixture() -> Vec<Reading> {
 }
 
 fn settings() -> Settings {
-    let mut s = Settings::from_config(&Default::default());
+    let mut s = haoqi::config::Config::default().analytics();
     s.goal = GoalConfig {
         followers: 30_000,
         deadline: NaiveDate::from_ymd_opt(2024, 4, 30).expect("date"),
@@ -161,8 +161,8 @@ async fn forecast_contributions_and_what_if() {
 async fn the_http_api_serves_the_same_report() {
     let store = analytics_store("api", &fixture()).await;
     let settings = std::sync::Arc::new(settings());
-    let app = haoqi_pipeline::http::router(haoqi_pipeline::http::AppState {
-        metrics: haoqi_pipeline::metrics::Metrics::new().expect("metrics"),
+    let app = haoqi_web::api::router(haoqi_web::api::AppState {
+        metrics: haoqi_web::metrics::Metrics::new().expect("metrics"),
         store: store.clone(),
         settings: settings.clone(),
         health: Default::default(),

@@ -18,15 +18,15 @@
 //! | M1-dy   | douyin   | days 1–31 growing                                    | growing             |
 
 use chrono::{Days, NaiveDate, Utc};
+use haoqi_analytics::health::{self, HealthQuery, StalledConfig};
 use haoqi_collectors::Platform::{self, Bilibili, Douyin, Kuaishou};
-use haoqi_pipeline::analytics::health::{self, HealthQuery, StalledConfig};
-use haoqi_pipeline::reading::{Reading, Source};
+use haoqi_model::reading::{Reading, Source};
 use haoqi_tests::*;
 
 /// Day 1 of the calendar. Collection events expire after 180 days (the table's TTL), so the
 /// fixture lives in the last few weeks rather than at a fixed date.
 fn start() -> NaiveDate {
-    haoqi_pipeline::time::beijing_day(Utc::now()) - Days::new(40)
+    haoqi_model::time::beijing_day(Utc::now()) - Days::new(40)
 }
 
 fn day(d: u32) -> NaiveDate {
@@ -105,7 +105,7 @@ fn fixture() -> Vec<Reading> {
     r
 }
 
-async fn events(store: &dyn haoqi_pipeline::store::Store) {
+async fn events(store: &dyn haoqi_store::Store) {
     let rows = [
         (ts(31, 0), "C1-bl", "bilibili", "reading", ""),
         (
@@ -254,14 +254,14 @@ async fn thresholds_come_from_the_configuration() {
 
 #[tokio::test]
 async fn health_counts_are_gauges_with_zeros_for_every_state() {
-    use haoqi_pipeline::analytics::snapshot::Latest;
-    use haoqi_pipeline::analytics::{gauges, Settings};
+    use haoqi::service::refresh;
+    use haoqi_analytics::snapshot::Latest;
     let store = analytics_store("health_gauges", &fixture()).await;
     events(store.as_ref()).await;
-    let metrics = haoqi_pipeline::metrics::Metrics::new().expect("metrics");
-    let settings = Settings::from_config(&Default::default());
+    let metrics = haoqi_web::metrics::Metrics::new().expect("metrics");
+    let settings = haoqi::config::Config::default().analytics();
     let latest = Latest::every(std::time::Duration::from_secs(60));
-    gauges::refresh(store.as_ref(), &settings, &metrics, &latest)
+    refresh::refresh(store.as_ref(), &settings, &metrics, &latest)
         .await
         .expect("refresh");
     let snapshot = latest.fresh(Utc::now()).expect("the states are kept");

@@ -4,11 +4,11 @@
 
 use chrono::Utc;
 use haoqi_collectors::Platform::Bilibili;
-use haoqi_pipeline::reading::Batch;
-use haoqi_pipeline::spool::{Spool, WriteOutcome, Writer};
-use haoqi_pipeline::store::location::{Secret, StoreLocation};
-use haoqi_pipeline::store::sql::{self, Params};
-use haoqi_pipeline::store::{self, migrate, EmbeddedStore, Store};
+use haoqi_model::reading::Batch;
+use haoqi_store::location::{Secret, StoreLocation};
+use haoqi_store::spool::{Spool, WriteOutcome, Writer};
+use haoqi_store::sql::{self, Params};
+use haoqi_store::{self as store, migrate, EmbeddedStore, Store};
 use haoqi_tests::*;
 
 fn batch_of(n: usize, day: &str) -> Batch {
@@ -218,7 +218,7 @@ async fn an_outage_is_bridged_by_the_spool_in_order() {
     let want: Vec<&str> = batches
         .iter()
         .chain([&fourth])
-        .map(|b| haoqi_pipeline::reading::batch_id(&b.token))
+        .map(|b| haoqi_model::reading::batch_id(&b.token))
         .collect();
     assert_eq!(tokens, want);
 }

@@ -11,14 +11,14 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use clap::Parser;
 use haoqi_collectors::Platform;
-use haoqi_pipeline::import::readings::{self, Options, ReadingsPlan, RowStatus};
-use haoqi_pipeline::import::store as records;
-use haoqi_pipeline::import::table::Cell;
-use haoqi_pipeline::import::{registry_import, template, ImportError, Mapping, SourceFile};
-use haoqi_pipeline::reading::Batch;
-use haoqi_pipeline::registry::Registry;
-use haoqi_pipeline::spool::{Spool, Writer};
-use haoqi_pipeline::store::Store;
+use haoqi_import::readings::{self, Options, ReadingsPlan, RowStatus};
+use haoqi_import::store as records;
+use haoqi_import::table::Cell;
+use haoqi_import::{registry_import, template, ImportError, Mapping, SourceFile};
+use haoqi_model::reading::Batch;
+use haoqi_registry::Registry;
+use haoqi_store::spool::{Spool, Writer};
+use haoqi_store::Store;
 use haoqi_tests::*;
 
 fn fixture(name: &str) -> PathBuf {
@@ -49,7 +49,7 @@ struct Env {
 
 async fn env(test: &str, registry: Registry) -> Env {
     let store = fresh_store(test).await;
-    haoqi_pipeline::dimensions::load(
+    haoqi_registry::dimensions::load(
         store.as_ref(),
         &registry,
         &rules(),
@@ -69,12 +69,7 @@ async fn env(test: &str, registry: Registry) -> Env {
 
 impl Env {
     async fn plan(&self, src: &SourceFile, opts: &Options) -> Result<ReadingsPlan, ImportError> {
-        let mut plan = readings::plan(
-            src,
-            &self.registry,
-            opts,
-            &haoqi_pipeline::import::ProgressBar::hidden(),
-        )?;
+        let mut plan = readings::plan(src, &self.registry, opts, &haoqi_model::tick::NoTicks)?;
         readings::compare_with_store(&mut plan, self.store.as_ref()).await?;
         Ok(plan)
     }
@@ -729,7 +724,7 @@ async fn the_readings_template_round_trips() {
     let bytes = template::readings_template(&e.registry, Some(Platform::WechatOfficial), day)
         .expect("template");
     // A unit opens it and fills three rows under the example, as Excel keeps the title rows.
-    let grid = haoqi_pipeline::import::table::read(Path::new("统计表.xlsx"), &bytes, None)
+    let grid = haoqi_import::table::read(Path::new("统计表.xlsx"), &bytes, None)
         .expect("read the template");
     let mut rows: Vec<Vec<Cell>> = grid.rows.iter().map(|r| r.cells.clone()).collect();
     rows[1][1] = Cell::Text("新疆科协科普部".into());
@@ -826,11 +821,9 @@ fn config_file(test: &str) -> PathBuf {
 }
 
 async fn cli(args: &[&str]) -> ExitCode {
-    let cli = haoqi_pipeline::cli::Cli::try_parse_from(
-        std::iter::once("haoqi").chain(args.iter().copied()),
-    )
-    .unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    haoqi_pipeline::cli::run(cli)
+    let cli = haoqi::cli::Cli::try_parse_from(std::iter::once("haoqi").chain(args.iter().copied()))
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    haoqi::cli::run(cli)
         .await
         .unwrap_or_else(|e| panic!("{args:?}: {e:#}"))
 }
@@ -933,7 +926,7 @@ async fn the_commands() {
 #[test]
 fn every_import_command_has_help_with_an_example() {
     use clap::CommandFactory;
-    let mut cmd = haoqi_pipeline::cli::Cli::command();
+    let mut cmd = haoqi::cli::Cli::command();
     for path in [
         vec!["import", "readings"],
         vec!["template"],

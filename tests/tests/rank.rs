@@ -23,9 +23,9 @@
 //! 1000·(.25·ln 6551/ln 13101 + .30·ln 1551/ln 3101 + .10·ln(1+.3275)/ln(1+.655))/.65 = 864.77.
 
 use chrono::NaiveDate;
+use haoqi_analytics::rank::{self, xlsx, RankConfig, TierFilter};
 use haoqi_collectors::Platform::{self, Bilibili, Douyin, Kuaishou, WechatChannels};
-use haoqi_pipeline::analytics::rank::{self, xlsx, RankConfig, TierFilter};
-use haoqi_pipeline::reading::{Reading, Source};
+use haoqi_model::reading::{Reading, Source};
 use haoqi_tests::*;
 
 fn start() -> NaiveDate {
@@ -401,9 +401,9 @@ async fn the_same_period_gives_the_same_bytes_and_a_workbook_a_committee_can_pri
 
 #[tokio::test]
 async fn a_frozen_ranking_survives_late_imports_and_shows_what_changed() {
-    use haoqi_pipeline::analytics::rank::freeze;
-    use haoqi_pipeline::reading::Batch;
-    use haoqi_pipeline::spool::{Spool, Writer};
+    use haoqi_analytics::rank::freeze;
+    use haoqi_model::reading::Batch;
+    use haoqi_store::spool::{Spool, Writer};
     let store = analytics_store("rank_freeze", &fixture()).await;
     let config = RankConfig::default();
     let data = rank::load(store.as_ref(), from(), to(), &config, &crawled())

@@ -5,11 +5,11 @@
 //! views read first).
 
 use chrono::{NaiveDate, Utc};
+use haoqi_analytics::health::{HealthQuery, StalledConfig};
+use haoqi_analytics::progress::ProgressQuery;
 use haoqi_collectors::Platform::{Douyin, Kuaishou};
-use haoqi_pipeline::analytics::health::{HealthQuery, StalledConfig};
-use haoqi_pipeline::dimensions;
-use haoqi_pipeline::progress::ProgressQuery;
-use haoqi_pipeline::store::migrate;
+use haoqi_registry::dimensions;
+use haoqi_store::migrate;
 use haoqi_tests::*;
 
 const ROLLUP: &str = "SELECT metric, account_id, day, finalizeAggregation(value) AS v, \

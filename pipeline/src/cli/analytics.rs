@@ -1,5 +1,5 @@
 //! The analytics commands: `stalled` (and, with the forecast and ranking, `progress --forecast`,
-//! `rank`, `serve`). Each is a thin layer over `crate::analytics`.
+//! `rank`, `serve`). Each is a thin layer over `haoqi_analytics`.
 
 use std::process::ExitCode;
 
@@ -8,10 +8,10 @@ use chrono::Utc;
 use clap::Args;
 
 use super::{write_stdout, Session};
-use crate::analytics::health;
-use crate::analytics::snapshot::Latest;
 use crate::output::{render, Format};
-use crate::store::migrate;
+use haoqi_analytics::health;
+use haoqi_analytics::snapshot::Latest;
+use haoqi_store::migrate;
 
 #[derive(Args, Debug)]
 pub struct StalledArgs {
@@ -53,11 +53,11 @@ pub async fn stalled(ctx: &Session, args: &StalledArgs) -> Result<ExitCode> {
 
 /// `progress --forecast | --series | --growth`.
 pub async fn progress_analytics(ctx: &Session, args: &super::ProgressArgs) -> Result<ExitCode> {
-    use crate::analytics::{goal, series};
+    use haoqi_analytics::{goal, series};
     let store = ctx.store().await?;
     migrate::require_current(store.as_ref()).await?;
     let settings = ctx.analytics();
-    let as_of = args.as_of.unwrap_or_else(crate::time::today);
+    let as_of = args.as_of.unwrap_or_else(haoqi_model::time::today);
     if args.forecast {
         let report = goal::report(store.as_ref(), &settings, as_of, &args.assume).await?;
         match args.format {
@@ -104,7 +104,7 @@ pub async fn progress_analytics(ctx: &Session, args: &super::ProgressArgs) -> Re
     Ok(ExitCode::SUCCESS)
 }
 
-fn forecast_table(f: &crate::analytics::forecast::Forecast) -> crate::output::Table {
+fn forecast_table(f: &haoqi_analytics::forecast::Forecast) -> crate::output::Table {
     let mut t = crate::output::Table::new(&[
         "as_of",
         "method",
@@ -161,9 +161,9 @@ pub const REFRESH_SECS: u64 = 60;
 /// Recomputes the health and goal gauges every `secs` until `stop` turns true (or for ever), and
 /// keeps the latest health states for `/api/stalled`. Returns where they are kept.
 pub fn spawn_refresh(
-    store: std::sync::Arc<dyn crate::store::Store>,
-    settings: std::sync::Arc<crate::analytics::Settings>,
-    metrics: crate::metrics::Metrics,
+    store: std::sync::Arc<dyn haoqi_store::Store>,
+    settings: std::sync::Arc<haoqi_analytics::Settings>,
+    metrics: haoqi_web::metrics::Metrics,
     stop: Option<tokio::sync::watch::Receiver<bool>>,
     secs: u64,
 ) -> Latest {
@@ -178,7 +178,7 @@ pub fn spawn_refresh(
                 break;
             }
             if let Err(e) =
-                crate::analytics::gauges::refresh(store.as_ref(), &settings, &metrics, &keep).await
+                crate::service::refresh::refresh(store.as_ref(), &settings, &metrics, &keep).await
             {
                 // The refresh timestamp stops moving, which is itself alertable.
                 tracing::warn!(error = %e, "health and goal gauges not refreshed");
@@ -191,7 +191,7 @@ pub fn spawn_refresh(
 pub async fn serve(ctx: &Session, args: &ServeArgs) -> Result<ExitCode> {
     let store = ctx.store().await?;
     migrate::require_current(store.as_ref()).await?;
-    let metrics = crate::metrics::Metrics::new()?;
+    let metrics = haoqi_web::metrics::Metrics::new()?;
     let settings = std::sync::Arc::new(ctx.analytics());
     let health = spawn_refresh(
         store.clone(),
@@ -200,7 +200,7 @@ pub async fn serve(ctx: &Session, args: &ServeArgs) -> Result<ExitCode> {
         None,
         args.refresh_secs,
     );
-    let app = crate::http::router(crate::http::AppState {
+    let app = haoqi_web::api::router(haoqi_web::api::AppState {
         metrics,
         store: store.clone(),
         settings,
@@ -243,7 +243,7 @@ pub struct RankArgs {
     pub list: bool,
     /// Mark an anomaly as explained so the account may compete again: ACCOUNT:DAY:KIND
     /// (repeatable; needs --note and --by).
-    #[arg(long, value_name = "FINDING", value_parser = crate::analytics::rank::freeze::parse_finding, requires_all = ["note", "by"], conflicts_with_all = ["from", "to", "show", "list"])]
+    #[arg(long, value_name = "FINDING", value_parser = haoqi_analytics::rank::freeze::parse_finding, requires_all = ["note", "by"], conflicts_with_all = ["from", "to", "show", "list"])]
     pub resolve: Vec<(String, chrono::NaiveDate, String)>,
     /// Why the finding is explained (with --resolve).
     #[arg(long)]
@@ -254,7 +254,7 @@ pub struct RankArgs {
     /// vertical, horizontal or a kind (society, county_assoc, …); default both tiers, each
     /// ranked on its own.
     #[arg(long, value_name = "TIER")]
-    pub tier: Option<crate::analytics::rank::TierFilter>,
+    pub tier: Option<haoqi_analytics::rank::TierFilter>,
     /// Ranked accounts per group to print or write (ineligible accounts are always all listed).
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
@@ -267,7 +267,7 @@ pub struct RankArgs {
 }
 
 pub async fn rank(ctx: &Session, args: &RankArgs) -> Result<ExitCode> {
-    use crate::analytics::rank::{self, freeze, TierFilter};
+    use haoqi_analytics::rank::{self, freeze, TierFilter};
     let store = ctx.store().await?;
     migrate::require_current(store.as_ref()).await?;
     let settings = ctx.analytics();
@@ -352,12 +352,12 @@ pub async fn rank(ctx: &Session, args: &RankArgs) -> Result<ExitCode> {
 
 /// Prints the ranking or writes it to --out.
 async fn emit(
-    store: &dyn crate::store::Store,
-    settings: &crate::analytics::Settings,
-    ranking: &crate::analytics::rank::Ranking,
+    store: &dyn haoqi_store::Store,
+    settings: &haoqi_analytics::Settings,
+    ranking: &haoqi_analytics::rank::Ranking,
     args: &RankArgs,
 ) -> Result<ExitCode> {
-    use crate::analytics::rank::{table, xlsx};
+    use haoqi_analytics::rank::{table, xlsx};
     let Some(out) = &args.out else {
         match args.format {
             Format::Table => {
@@ -385,7 +385,7 @@ async fn emit(
         .unwrap_or_default();
     match ext.as_str() {
         "xlsx" => {
-            let p = crate::progress::ProgressQuery {
+            let p = haoqi_analytics::progress::ProgressQuery {
                 as_of: ranking.to,
                 stale_after_hours: settings.stale_after_hours,
             }

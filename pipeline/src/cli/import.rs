@@ -1,5 +1,5 @@
 //! The import commands: `import readings`, `registry import`, `registry export` and
-//! `template readings|registry`. Each is a thin layer over `crate::import`.
+//! `template readings|registry`. Each is a thin layer over `haoqi_import`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,13 +10,13 @@ use clap::{Args, Subcommand, ValueEnum};
 use haoqi_collectors::Platform;
 
 use super::{write_stdout, Session};
-use crate::import::readings::{self, ReadingsPlan, RowStatus};
-use crate::import::registry_import::{self, RegistryPlan};
-use crate::import::{store as records, template, Mapping, SourceFile};
 use crate::output::{Format, Table};
-use crate::registry::Registry;
-use crate::spool::{Spool, Writer};
-use crate::store::migrate;
+use haoqi_import::readings::{self, ReadingsPlan, RowStatus};
+use haoqi_import::registry_import::{self, RegistryPlan};
+use haoqi_import::{store as records, template, Mapping, SourceFile};
+use haoqi_registry::Registry;
+use haoqi_store::migrate;
+use haoqi_store::spool::{Spool, Writer};
 
 #[derive(Subcommand, Debug)]
 pub enum ImportCommand {
@@ -32,7 +32,7 @@ pub enum ImportCommand {
 }
 
 fn parse_day(s: &str) -> Result<NaiveDate, String> {
-    crate::import::values::parse_date_text(s).map(crate::import::values::When::day)
+    haoqi_import::values::parse_date_text(s).map(haoqi_import::values::When::day)
 }
 
 #[derive(Args, Debug)]
@@ -128,16 +128,11 @@ pub struct TemplateArgs {
     pub platform: Option<Platform>,
 }
 
-fn bar() -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(0);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows ({eta} left)")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    bar
+fn bar() -> crate::output::Bar {
+    crate::output::Bar::new("{bar:40} {pos}/{len} rows ({eta} left)")
 }
 
-fn candidates(c: &[crate::import::matching::Candidate]) -> String {
+fn candidates(c: &[haoqi_import::matching::Candidate]) -> String {
     if c.is_empty() {
         String::new()
     } else {
@@ -215,7 +210,7 @@ fn rows_table(plan: &ReadingsPlan, only_exceptions: bool) -> Table {
                 format!(
                     "{} ({})",
                     p.followers,
-                    crate::time::beijing_day(p.observed_at)
+                    haoqi_model::time::beijing_day(p.observed_at)
                 )
             }),
             status_note(r),
@@ -262,7 +257,7 @@ fn print_plan(plan: &ReadingsPlan, dry_run: bool) {
     let cols: Vec<String> = plan
         .columns
         .iter()
-        .filter(|c| c.2 != crate::import::Field::Ignore)
+        .filter(|c| c.2 != haoqi_import::Field::Ignore)
         .map(|(c, label, f)| format!("{c} {label}={f}"))
         .collect();
     outln!("header row {}: {}", plan.header_row, cols.join(", "));
@@ -358,11 +353,11 @@ async fn import_readings(ctx: &Session, args: &ReadingsArgs) -> Result<ExitCode>
         account: args.account.clone(),
         mapping: mapping.clone(),
         skip_unmatched: args.skip_unmatched,
-        today: Some(crate::time::today()),
+        today: Some(haoqi_model::time::today()),
     };
     let bar = bar();
     let mut plan = readings::plan(&source, &registry, &opts, &bar)?;
-    bar.finish_and_clear();
+    bar.finish();
     readings::compare_with_store(&mut plan, store.as_ref()).await?;
     let blocker = plan.blocker();
     // A file imported before: say so without listing it again (a dry run still lists it).
@@ -461,7 +456,7 @@ fn emit(
 fn regions_text(ctx: &Session) -> Result<String> {
     match &ctx.registry_dir {
         Some(dir) => {
-            let path = dir.join(crate::registry::REGIONS_FILE);
+            let path = dir.join(haoqi_registry::REGIONS_FILE);
             std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
         }
         None => Ok(Registry::reference_texts()[0].1.to_string()),
@@ -537,7 +532,7 @@ pub async fn registry_import(ctx: &Session, args: &RegistryImportArgs) -> Result
     };
     // The registry being changed: the one already in the directory written to, else the
     // session's (its --registry directory or the built-in reference).
-    let current = if dir.join(crate::registry::UNITS_FILE).exists() {
+    let current = if dir.join(haoqi_registry::UNITS_FILE).exists() {
         Registry::load_dir(&dir)?
     } else {
         ctx.registry()?
@@ -564,11 +559,11 @@ pub async fn registry_import(ctx: &Session, args: &RegistryImportArgs) -> Result
         d.accounts_unchanged
     );
     let diff = diff_table(&plan);
-    let errors: Vec<&crate::registry::check::Finding> = plan
+    let errors: Vec<&haoqi_registry::check::Finding> = plan
         .check
         .findings
         .iter()
-        .filter(|f| f.severity == crate::registry::check::Severity::Error)
+        .filter(|f| f.severity == haoqi_registry::check::Severity::Error)
         .collect();
     match args.format {
         Format::Table => {
@@ -622,7 +617,7 @@ pub async fn registry_import(ctx: &Session, args: &RegistryImportArgs) -> Result
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if plan.diff.is_empty() && dir.join(crate::registry::UNITS_FILE).exists() {
+    if plan.diff.is_empty() && dir.join(haoqi_registry::UNITS_FILE).exists() {
         if args.format == Format::Table {
             outln!("no changes; {} left as it is", dir.display());
         }
@@ -645,7 +640,7 @@ pub async fn registry_import(ctx: &Session, args: &RegistryImportArgs) -> Result
     if !args.no_load {
         let store = ctx.store().await?;
         migrate::require_current(store.as_ref()).await?;
-        let changes = crate::dimensions::load(
+        let changes = haoqi_registry::dimensions::load(
             store.as_ref(),
             &reloaded,
             &ctx.config.targets,
@@ -711,7 +706,7 @@ pub fn template(ctx: &Session, args: &TemplateArgs) -> Result<ExitCode> {
     let bytes = match args.kind {
         TemplateKind::Readings => {
             let registry = ctx.registry()?;
-            template::readings_template(&registry, args.platform, crate::time::today())?
+            template::readings_template(&registry, args.platform, haoqi_model::time::today())?
         }
         TemplateKind::Registry => template::registry_template()?,
     };

@@ -11,10 +11,10 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::Config;
 use crate::output::{render, Format, Table};
-use crate::progress::{self, By, ProgressQuery};
-use crate::registry::{self, check, Registry};
-use crate::spool::{Spool, Writer};
-use crate::store::{self, migrate, Store, StoreLocation};
+use haoqi_analytics::progress::{self, By, ProgressQuery};
+use haoqi_registry::{self as registry, check, Registry};
+use haoqi_store::spool::{Spool, Writer};
+use haoqi_store::{self as store, migrate, Store, StoreLocation};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -207,8 +207,11 @@ pub struct EndpointArgs {
 }
 
 impl EndpointArgs {
-    fn options(&self, platforms: &[haoqi_collectors::Platform]) -> crate::collect::CollectOptions {
-        crate::collect::CollectOptions {
+    fn options(
+        &self,
+        platforms: &[haoqi_collectors::Platform],
+    ) -> crate::service::collect::CollectOptions {
+        crate::service::collect::CollectOptions {
             platforms: platforms.to_vec(),
             simulator: self.simulator.clone(),
             per_second: self.rate,
@@ -216,11 +219,11 @@ impl EndpointArgs {
     }
 
     /// Readings from the simulator are marked as such, never as crawled.
-    fn source(&self) -> crate::reading::Source {
+    fn source(&self) -> haoqi_model::reading::Source {
         if self.simulator.is_some() {
-            crate::reading::Source::Simulated
+            haoqi_model::reading::Source::Simulated
         } else {
-            crate::reading::Source::Crawl
+            haoqi_model::reading::Source::Crawl
         }
     }
 }
@@ -289,7 +292,7 @@ pub struct ProgressArgs {
     /// `kind=county_assoc,prefecture=652900` (repeatable; keys kind, tier, prefecture, county,
     /// platform, unit, account).
     #[arg(long, value_name = "SELECTION", requires = "forecast")]
-    pub assume: Vec<crate::analytics::whatif::Selection>,
+    pub assume: Vec<haoqi_analytics::whatif::Selection>,
     /// The daily series (carry-forward totals with 1/7/30-day deltas and rates) of the matrix,
     /// or of each group of --by, from --from.
     #[arg(long, conflicts_with = "forecast")]
@@ -387,8 +390,8 @@ impl Session {
         })
     }
 
-    fn analytics(&self) -> crate::analytics::Settings {
-        crate::analytics::Settings::from_config(&self.config)
+    fn analytics(&self) -> haoqi_analytics::Settings {
+        self.config.analytics()
     }
 
     fn registry(&self) -> Result<Registry> {
@@ -503,8 +506,8 @@ async fn load_registry(ctx: &Session, store: &dyn Store) -> Result<()> {
         );
     }
     let changes =
-        crate::dimensions::load(store, &registry, &ctx.config.targets, Utc::now()).await?;
-    let line = |name: &str, c: &crate::dimensions::TableChanges| {
+        haoqi_registry::dimensions::load(store, &registry, &ctx.config.targets, Utc::now()).await?;
+    let line = |name: &str, c: &haoqi_registry::dimensions::TableChanges| {
         format!(
             "{name}: {} added, {} changed, {} deleted, {} unchanged",
             c.added, c.changed, c.deleted, c.unchanged
@@ -603,7 +606,7 @@ async fn progress(ctx: &Session, args: &ProgressArgs) -> Result<ExitCode> {
     let store = ctx.store().await?;
     migrate::require_current(store.as_ref()).await?;
     let query = ProgressQuery {
-        as_of: args.as_of.unwrap_or_else(crate::time::today),
+        as_of: args.as_of.unwrap_or_else(haoqi_model::time::today),
         stale_after_hours: ctx.config.progress.stale_after_hours,
     };
     if args.by == Some(By::Account) {
@@ -734,12 +737,12 @@ async fn collect(ctx: &Session, args: &CollectArgs) -> Result<ExitCode> {
         );
     }
     let opts = args.endpoint.options(&args.platforms);
-    let sweeper = crate::collect::sweeper(&ctx.config.collect, &opts)?;
-    let targets = crate::collect::targets(&registry, &sweeper.platforms());
+    let sweeper = crate::service::collect::sweeper(&ctx.config.collect, &opts)?;
+    let targets = crate::service::collect::targets(&registry, &sweeper.platforms());
     let spool = Spool::open(&ctx.config.spool_dir(&ctx.location))?;
     let writer = Writer::new(store.clone(), spool);
     let source = args.endpoint.source();
-    let sink = crate::collect::Sink {
+    let sink = crate::service::collect::Sink {
         store: store.clone(),
         writer: &writer,
         batch_max_rows: ctx.config.collect.batch_max_rows,
@@ -747,7 +750,7 @@ async fn collect(ctx: &Session, args: &CollectArgs) -> Result<ExitCode> {
         metrics: None,
         progress: true,
     };
-    let report = crate::collect::collect_once(&sweeper, targets, &sink).await?;
+    let report = crate::service::collect::collect_once(&sweeper, targets, &sink).await?;
     let t = outcome_table(&report);
     if args.format == Format::Table {
         outln!(
@@ -766,7 +769,7 @@ async fn collect(ctx: &Session, args: &CollectArgs) -> Result<ExitCode> {
 }
 
 /// Outcomes of a sweep by platform, as printed by `collect` and `demo`.
-fn outcome_table(report: &crate::collect::CollectReport) -> Table {
+fn outcome_table(report: &crate::service::collect::CollectReport) -> Table {
     let mut t = Table::new(&["platform", "outcome", "accounts"]);
     for (p, outcomes) in &report.outcomes {
         for (o, n) in outcomes {
@@ -851,48 +854,47 @@ async fn demo(ctx: &Session, args: &DemoArgs) -> Result<ExitCode> {
 
     let spool = Spool::open(&ctx.config.spool_dir(&ctx.location))?;
     let writer = Writer::new(store.clone(), spool);
-    let bar = indicatif::ProgressBar::new(u64::from(args.days));
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} days of history ({eta} left)",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let written =
-        crate::backfill::backfill(&registry, &writer, crate::time::today(), args.days, &bar)
-            .await?;
-    bar.finish_and_clear();
+    let bar = crate::output::Bar::new("{bar:40} {pos}/{len} days of history ({eta} left)");
+    let written = crate::service::backfill::backfill(
+        &registry,
+        &writer,
+        haoqi_model::time::today(),
+        args.days,
+        &bar,
+    )
+    .await?;
+    bar.finish();
     outln!(
         "3/5 backfilled {} days of simulated history: {written} readings",
         args.days
     );
 
-    let metrics = crate::metrics::Metrics::new()?;
+    let metrics = haoqi_web::metrics::Metrics::new()?;
     for p in haoqi_collectors::Platform::ALL {
         metrics
             .accounts
             .with_label_values(&[p.as_str()])
             .set(registry.active_on(p).count() as i64);
     }
-    let opts = crate::collect::CollectOptions {
+    let opts = crate::service::collect::CollectOptions {
         simulator: Some(sim_url),
         per_second: Some(args.rate),
         ..Default::default()
     };
-    let sweeper = crate::collect::observe_limiter(
-        crate::collect::sweeper(&ctx.config.collect, &opts)?,
+    let sweeper = crate::service::collect::observe_limiter(
+        crate::service::collect::sweeper(&ctx.config.collect, &opts)?,
         &metrics,
     );
-    let targets = crate::collect::targets(&registry, &sweeper.platforms());
-    let sink = crate::collect::Sink {
+    let targets = crate::service::collect::targets(&registry, &sweeper.platforms());
+    let sink = crate::service::collect::Sink {
         store: store.clone(),
         writer: &writer,
         batch_max_rows: ctx.config.collect.batch_max_rows,
-        source: crate::reading::Source::Simulated,
+        source: haoqi_model::reading::Source::Simulated,
         metrics: Some(&metrics),
         progress: true,
     };
-    let swept = crate::collect::collect_once(&sweeper, targets, &sink).await?;
+    let swept = crate::service::collect::collect_once(&sweeper, targets, &sink).await?;
     let outcomes = outcome_table(&swept);
     outln!(
         "4/5 live sweep through the real adapters: {} accounts polled, {} readings; violations of the simulated limits: {}",
@@ -903,7 +905,7 @@ async fn demo(ctx: &Session, args: &DemoArgs) -> Result<ExitCode> {
     out!("{}", outcomes.to_text());
 
     let query = ProgressQuery {
-        as_of: crate::time::today(),
+        as_of: haoqi_model::time::today(),
         stale_after_hours: ctx.config.progress.stale_after_hours,
     };
     let p = query
@@ -927,7 +929,7 @@ async fn demo(ctx: &Session, args: &DemoArgs) -> Result<ExitCode> {
         None,
         analytics::REFRESH_SECS,
     );
-    let app = crate::http::router(crate::http::AppState {
+    let app = haoqi_web::api::router(haoqi_web::api::AppState {
         metrics,
         store: store.clone(),
         settings,
@@ -997,9 +999,9 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
         .unwrap_or(ctx.config.collect.interval_mins)
         .max(1);
     let interval = std::time::Duration::from_secs(interval_mins * 60);
-    let metrics = crate::metrics::Metrics::new()?;
-    let sweeper = Arc::new(crate::collect::observe_limiter(
-        crate::collect::sweeper(&ctx.config.collect, &opts)?.with_interval(interval),
+    let metrics = haoqi_web::metrics::Metrics::new()?;
+    let sweeper = Arc::new(crate::service::collect::observe_limiter(
+        crate::service::collect::sweeper(&ctx.config.collect, &opts)?.with_interval(interval),
         &metrics,
     ));
     let scheduler = Scheduler::new(
@@ -1017,15 +1019,17 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
         haoqi_collectors::Platform,
         Vec<haoqi_collectors::sweep::Target>,
     > = std::collections::HashMap::new();
-    for t in crate::collect::targets(&registry, &sweeper.platforms()) {
+    for t in crate::service::collect::targets(&registry, &sweeper.platforms()) {
         if args.shard.owns(&t.account_id) {
             per_platform.entry(t.platform).or_default().push(t);
         }
     }
-    if let Some(n) = crate::collect::prioritise_near_target(store.as_ref(), &scheduler).await {
+    if let Some(n) =
+        crate::service::collect::prioritise_near_target(store.as_ref(), &scheduler).await
+    {
         outln!(
             "{n} account(s) within {:.0} % of their target go first",
-            crate::collect::NEAR_TARGET * 100.0
+            crate::service::collect::NEAR_TARGET * 100.0
         );
     }
     let mut tasks = tokio::task::JoinSet::new();
@@ -1079,12 +1083,12 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
                 _ = tokio::time::sleep(interval) => {}
                 _ = near_stop.changed() => break,
             }
-            crate::collect::prioritise_near_target(near_store.as_ref(), &near).await;
+            crate::service::collect::prioritise_near_target(near_store.as_ref(), &near).await;
         }
     });
-    let collector_state = crate::http::CollectorState::default();
-    let app = crate::http::with_collectors(
-        crate::http::router(crate::http::AppState {
+    let collector_state = haoqi_web::api::CollectorState::default();
+    let app = haoqi_web::api::with_collectors(
+        haoqi_web::api::router(haoqi_web::api::AppState {
             metrics: metrics.clone(),
             store: store.clone(),
             settings,
@@ -1108,7 +1112,7 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
             .await
     });
 
-    let sink = crate::collect::Sink {
+    let sink = crate::service::collect::Sink {
         store: store.clone(),
         writer: &writer,
         batch_max_rows: ctx.config.collect.batch_max_rows,
@@ -1116,7 +1120,7 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
         metrics: Some(&metrics),
         progress: false,
     };
-    let mut consumer = crate::collect::Consumer::new(&sink);
+    let mut consumer = crate::service::collect::Consumer::new(&sink);
     // Batches go out when full or every 10 s, whichever first.
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
     let signal = shutdown_signal();
@@ -1133,7 +1137,7 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
             },
             _ = tick.tick() => {
                 consumer.flush().await?;
-                crate::collect::refresh_collector_state(
+                crate::service::collect::refresh_collector_state(
                     &scheduler,
                     &per_platform,
                     interval,

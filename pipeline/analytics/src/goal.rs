@@ -1,0 +1,270 @@
+//! The leadership report: where the matrix stands, how fast it grows, when it reaches the goal,
+//! what each tier and prefecture contributes, and what-ifs. One structure serves
+//! `haoqi progress --forecast` and `/api/progress`, so the wall and the terminal agree.
+
+use chrono::{Days, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use super::forecast::{self, Forecast};
+use super::series::{self, SeriesPoint};
+use super::whatif::{self, Selection, WhatIf};
+use super::Settings;
+use crate::progress::{Progress, ProgressQuery};
+use haoqi_model::table::group_thousands;
+use haoqi_model::table::Table;
+use haoqi_store::{Store, StoreError};
+
+/// A tier's or prefecture's part in the goal.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contribution {
+    pub dimension: String,
+    pub key: String,
+    pub label: String,
+    pub accounts: u64,
+    pub followers: u64,
+    /// `followers / goal`.
+    pub share_of_goal: f64,
+    pub with_target: u64,
+    pub at_target: u64,
+    /// `at_target / with_target` (None when no account has a computable target).
+    pub share_at_target: Option<f64>,
+    pub delta_7d: Option<i64>,
+    pub delta_30d: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GoalReport {
+    pub progress: Progress,
+    pub forecast: Forecast,
+    /// The matrix total day by day over the forecast window, with its deltas.
+    pub matrix_series: Vec<SeriesPoint>,
+    pub contributions: Vec<Contribution>,
+    pub what_if: Option<WhatIf>,
+}
+
+pub async fn report(
+    store: &dyn Store,
+    settings: &Settings,
+    as_of: NaiveDate,
+    assume: &[Selection],
+) -> Result<GoalReport, StoreError> {
+    let query = ProgressQuery {
+        as_of,
+        stale_after_hours: settings.stale_after_hours,
+    };
+    let goal = settings.goal.followers;
+    let progress = query.summary(store, goal, settings.goal.deadline).await?;
+    // 30 days more than the window so the window's first day has its 30-day delta too.
+    let window = u64::from(settings.forecast.window_days.max(31));
+    let from = as_of.checked_sub_days(Days::new(window)).unwrap_or(as_of);
+    let points = series::daily(
+        store,
+        from,
+        as_of,
+        &["matrix", "tier", "region"],
+        settings.stale_after_hours,
+    )
+    .await?;
+    let matrix_series: Vec<SeriesPoint> = points
+        .iter()
+        .filter(|p| p.dimension == "matrix")
+        .cloned()
+        .collect();
+    let totals: Vec<(NaiveDate, u64)> =
+        matrix_series.iter().map(|p| (p.day, p.followers)).collect();
+    let forecast = forecast::forecast(
+        &totals,
+        as_of,
+        goal,
+        settings.goal.deadline,
+        &settings.forecast,
+    );
+    let last = |dim: &str, key: &str| {
+        points
+            .iter()
+            .rev()
+            .find(|p| p.dimension == dim && p.key == key && p.day == as_of)
+    };
+    // Tiers first, then prefectures.
+    let contributions = ["tier", "region"]
+        .iter()
+        .flat_map(|dim| progress.groups.iter().filter(move |g| g.dimension == *dim))
+        .map(|g| {
+            let s = last(&g.dimension, &g.key);
+            Contribution {
+                dimension: g.dimension.clone(),
+                key: g.key.clone(),
+                label: g.label.clone(),
+                accounts: g.accounts,
+                followers: g.followers,
+                share_of_goal: g.followers as f64 / goal.max(1) as f64,
+                with_target: g.with_target,
+                at_target: g.at_target,
+                share_at_target: (g.with_target > 0)
+                    .then(|| g.at_target as f64 / g.with_target as f64),
+                delta_7d: s.and_then(|p| p.delta_7d),
+                delta_30d: s.and_then(|p| p.delta_30d),
+            }
+        })
+        .collect();
+    let what_if = if assume.is_empty() {
+        None
+    } else {
+        let accounts = query.accounts(store).await?;
+        Some(whatif::what_if(&accounts, assume, goal))
+    };
+    Ok(GoalReport {
+        progress,
+        forecast,
+        matrix_series,
+        contributions,
+        what_if,
+    })
+}
+
+fn day(d: Option<NaiveDate>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_else(|| "—".into())
+}
+
+fn num(x: f64) -> String {
+    if x < 0.0 {
+        format!("-{}", group_thousands((-x).round() as u64))
+    } else {
+        group_thousands(x.round() as u64)
+    }
+}
+
+/// The report as text for a terminal.
+pub fn text(r: &GoalReport) -> String {
+    let f = &r.forecast;
+    let mut out = crate::progress::headline(&r.progress);
+    out.push('\n');
+    let pace = |p: Option<f64>| p.map(num).unwrap_or_else(|| "—".into());
+    out.push_str(&format!(
+        "Pace: {} a day over 7 days, {} over 30 days. ",
+        pace(f.pace_7d),
+        pace(f.pace_30d)
+    ));
+    match (f.reached_on, f.reached_before, f.required_daily_growth) {
+        (Some(d), _, _) => out.push_str(&format!("The goal was reached on {d}.\n")),
+        (None, Some(d), _) => out.push_str(&format!("The goal was reached on or before {d}.\n")),
+        (None, None, Some(need)) => out.push_str(&format!(
+            "Needed to make {}: {} a day for {} days.\n",
+            f.deadline,
+            num(need),
+            f.days_to_deadline
+        )),
+        (None, None, None) => out.push_str(&format!(
+            "The deadline {} passed {} days ago; {} followers still to go.\n",
+            f.deadline,
+            -f.days_to_deadline,
+            group_thousands(f.remaining)
+        )),
+    }
+    out.push('\n');
+    let mut t = Table::new(&[
+        "method 方法",
+        "per day",
+        "range",
+        "reaches goal",
+        "earliest",
+        "latest",
+        "at deadline",
+    ]);
+    for m in &f.methods {
+        t.push(vec![
+            m.method.to_string(),
+            num(m.daily_growth),
+            format!("{} – {}", num(m.daily_growth_low), num(m.daily_growth_high)),
+            day(m.reach_date),
+            day(m.reach_date_earliest),
+            day(m.reach_date_latest),
+            m.at_deadline
+                .map(group_thousands)
+                .unwrap_or_else(|| "—".into()),
+        ]);
+    }
+    match &f.note {
+        Some(note) => out.push_str(&format!("No forecast: {note}.\n")),
+        None => {
+            out.push_str(&format!(
+                "Forecast from {} days of totals ({} to {}); range = slope ± 2 standard errors; \
+                 \"—\" = not within {} days.\n",
+                f.window_days,
+                day(f.window_from),
+                f.as_of,
+                10 * 365
+            ));
+            out.push_str(&t.to_text());
+        }
+    }
+    out.push('\n');
+    out.push_str(&contribution_table(&r.contributions).to_text());
+    if let Some(w) = &r.what_if {
+        out.push_str(&format!(
+            "\nWhat if {}: {} accounts ({} lifted to target, {} already there, {} without a \
+             target) add {} followers: {} = {:.1}% of the goal{}.\n",
+            w.assumptions.join(" + "),
+            w.accounts,
+            w.lifted,
+            w.already_at_target,
+            w.target_unknown,
+            group_thousands(w.followers_added),
+            group_thousands(w.followers_then),
+            w.share_of_goal_then * 100.0,
+            if w.goal_reached_then {
+                ", goal reached"
+            } else {
+                ""
+            }
+        ));
+    }
+    out
+}
+
+pub fn contribution_table(rows: &[Contribution]) -> Table {
+    let mut t = Table::new(&[
+        "group",
+        "accounts",
+        "followers",
+        "share of goal",
+        "at target",
+        "Δ7d",
+        "Δ30d",
+    ]);
+    for c in rows {
+        let delta = |d: Option<i64>| d.map(|d| num(d as f64)).unwrap_or_default();
+        t.push(vec![
+            c.label.clone(),
+            c.accounts.to_string(),
+            group_thousands(c.followers),
+            format!("{:.1}%", c.share_of_goal * 100.0),
+            match c.share_at_target {
+                Some(s) => format!("{}/{} ({:.0}%)", c.at_target, c.with_target, s * 100.0),
+                None => "no target".into(),
+            },
+            delta(c.delta_7d),
+            delta(c.delta_30d),
+        ]);
+    }
+    t
+}
+
+/// `[goal]` in the configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GoalConfig {
+    /// Followers summed over all accounts (seed 000 §4.1: 不低于2000万).
+    pub followers: u64,
+    /// The plan says end of 2024.
+    pub deadline: NaiveDate,
+}
+
+impl Default for GoalConfig {
+    fn default() -> Self {
+        GoalConfig {
+            followers: 20_000_000,
+            deadline: NaiveDate::from_ymd_opt(2024, 12, 31).unwrap_or_default(),
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! A rectangular result (column names and rows of cells) and its text and CSV renderings, and
+//! how numbers are written in them. Pure data: a report builds a [`Table`]; the binary decides
+//! where it goes. Text tables align CJK text by display width, so Chinese names line up.
+
+use unicode_width::UnicodeWidthStr;
+
+/// A rectangular result: column names and rows of cells.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Table {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new(columns: &[&str]) -> Self {
+        Table {
+            columns: columns.iter().map(|c| (*c).to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+
+    /// Aligned text: numbers right, text left.
+    pub fn to_text(&self) -> String {
+        let mut widths: Vec<usize> = self.columns.iter().map(|c| c.width()).collect();
+        for row in &self.rows {
+            for (i, cell) in row.iter().enumerate() {
+                if let Some(w) = widths.get_mut(i) {
+                    *w = (*w).max(cell.width());
+                }
+            }
+        }
+        let numeric: Vec<bool> = (0..self.columns.len())
+            .map(|i| {
+                self.rows
+                    .iter()
+                    .any(|r| r.get(i).is_some_and(|c| !c.is_empty()))
+                    && self.rows.iter().all(|r| {
+                        r.get(i).is_none_or(|c| {
+                            c.is_empty()
+                                || c == "-"
+                                || c.chars()
+                                    .all(|ch| ch.is_ascii_digit() || ",.%-+".contains(ch))
+                        })
+                    })
+            })
+            .collect();
+        let mut out = String::new();
+        let line = |out: &mut String, cells: &[String]| {
+            for (i, w) in widths.iter().enumerate() {
+                let cell = cells.get(i).map_or("", String::as_str);
+                let pad = w.saturating_sub(cell.width());
+                if i > 0 {
+                    out.push_str("  ");
+                }
+                if numeric[i] {
+                    out.push_str(&" ".repeat(pad));
+                    out.push_str(cell);
+                } else {
+                    out.push_str(cell);
+                    if i + 1 < widths.len() {
+                        out.push_str(&" ".repeat(pad));
+                    }
+                }
+            }
+            out.push('\n');
+        };
+        line(&mut out, &self.columns);
+        let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+        line(&mut out, &rule);
+        for row in &self.rows {
+            line(&mut out, row);
+        }
+        out
+    }
+
+    pub fn to_csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut ok = w.write_record(&self.columns).is_ok();
+        for row in &self.rows {
+            ok &= w.write_record(row).is_ok();
+        }
+        debug_assert!(ok);
+        w.into_inner()
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// `Some(n)` as a grouped number, `None` as `-` (unknown is never printed as 0).
+pub fn opt_num(n: Option<u64>) -> String {
+    n.map_or_else(|| "-".to_string(), group_thousands)
+}
+
+/// `652792` → `652,792`.
+pub fn group_thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands() {
+        assert_eq!(group_thousands(0), "0");
+        assert_eq!(group_thousands(652_792), "652,792");
+        assert_eq!(group_thousands(1_000), "1,000");
+    }
+
+    #[test]
+    fn cjk_columns_align_by_display_width() {
+        let mut t = Table::new(&["name", "n"]);
+        t.push(vec!["好奇新疆".into(), "1".into()]);
+        t.push(vec!["abc".into(), "100".into()]);
+        let text = t.to_text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[2].width(), lines[3].width());
+        assert!(lines[3].ends_with("100"));
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_quoting() {
+        let mut t = Table::new(&["a"]);
+        t.push(vec!["x,y".into()]);
+        assert_eq!(t.to_csv(), "a\n\"x,y\"\n");
+    }
+}
