@@ -24,6 +24,7 @@ pub mod registry_import;
 pub mod store;
 pub mod table;
 pub mod template;
+mod text;
 pub mod values;
 
 use std::path::{Path, PathBuf};

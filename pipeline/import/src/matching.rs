@@ -16,16 +16,8 @@ use serde::Serialize;
 
 use haoqi_registry::{naming, Account, Registry, Unit};
 
-/// Full-width ASCII (U+FF01..U+FF5E) to ASCII, the ideographic space to a space.
-pub fn fold_width(s: &str) -> String {
-    s.chars()
-        .map(|c| match c as u32 {
-            0xFF01..=0xFF5E => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            0x3000 => ' ',
-            _ => c,
-        })
-        .collect()
-}
+use crate::text::fold_width;
+use crate::text::is_blank_char;
 
 /// The form names are compared in.
 pub fn normalise(s: &str) -> String {
@@ -33,7 +25,7 @@ pub fn normalise(s: &str) -> String {
     let mut out: String = folded
         .chars()
         .filter(|c| {
-            !(super::table::is_blank_char(*c)
+            !(is_blank_char(*c)
                 || matches!(
                     c,
                     '·' | '•'

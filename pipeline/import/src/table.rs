@@ -8,6 +8,8 @@
 //! [`find_header`]: the row, among the first [`HEADER_SCAN_ROWS`], whose cells name the most known
 //! columns.
 
+use crate::text::fold_width;
+use crate::text::is_blank_char;
 use std::borrow::Cow;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -66,10 +68,6 @@ fn format_float(x: f64) -> String {
     } else {
         format!("{x}")
     }
-}
-
-pub fn is_blank_char(c: char) -> bool {
-    c.is_whitespace() || c == '\u{3000}' || c == '\u{feff}' || c == '\u{200b}'
 }
 
 /// What the file turned out to be.
@@ -513,7 +511,7 @@ pub fn column_index(letters: &str) -> Option<usize> {
 /// Header text folded for comparison: full-width to ASCII, blanks and line breaks removed, a
 /// trailing unit in brackets (`关注人数（人）`) dropped, ASCII lower-cased.
 pub fn fold_header(s: &str) -> String {
-    let folded = crate::matching::fold_width(s);
+    let folded = fold_width(s);
     let mut out: String = folded
         .chars()
         .filter(|c| !is_blank_char(*c) && *c != '*' && *c != ':' && *c != '：')

@@ -116,7 +116,7 @@ fn ymd_compact(s: &str) -> Option<NaiveDate> {
 
 /// Parses a date written as text.
 pub fn parse_date_text(s: &str) -> Result<When, String> {
-    let folded = super::matching::fold_width(s);
+    let folded = crate::text::fold_width(s);
     let t = folded.trim();
     let bad = |why: &str| format!("{s:?} is not a date: {why} ({DATE_FORMS})");
     if t.is_empty() {
@@ -202,7 +202,7 @@ pub fn parse_count_cell(cell: &Cell) -> Result<Option<Count>, String> {
 /// A signed change (净增关注人数 may be negative). `Ok(None)` when unknown.
 pub fn parse_change_cell(cell: &Cell) -> Result<Option<i64>, String> {
     let text = cell.text();
-    let folded = super::matching::fold_width(text.trim());
+    let folded = crate::text::fold_width(text.trim());
     let (negative, rest) = match folded
         .strip_prefix('-')
         .or_else(|| folded.strip_prefix('−'))
