@@ -13,6 +13,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 
+use crate::error::ApiError;
 use crate::metrics::Metrics;
 use haoqi_analytics::snapshot::{Latest, Snapshot};
 use haoqi_analytics::{goal, whatif::Selection, Settings};
@@ -73,10 +74,6 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-fn error(status: StatusCode, message: String) -> axum::response::Response {
-    (status, Json(serde_json::json!({ "error": message }))).into_response()
-}
-
 #[derive(Debug, serde::Deserialize)]
 struct ProgressParams {
     /// Beijing day (default today).
@@ -99,13 +96,13 @@ async fn api_progress(
     {
         match part.parse::<Selection>() {
             Ok(sel) => assume.push(sel),
-            Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+            Err(e) => return ApiError::BadRequest(e.to_string()).into_response(),
         }
     }
     let as_of = q.as_of.unwrap_or_else(haoqi_model::time::today);
     match goal::report(s.store.as_ref(), &s.settings, as_of, &assume).await {
         Ok(report) => Json(report).into_response(),
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 
@@ -136,7 +133,7 @@ async fn api_stalled(
             .report("request"),
         )
         .into_response(),
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 

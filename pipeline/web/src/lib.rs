@@ -6,7 +6,9 @@
 //! Depends on: haoqi-model, haoqi-store, haoqi-analytics. The binary wires it to a listener.
 
 pub mod api;
+mod error;
 pub mod metrics;
 
 pub use api::{router, with_collectors, AppState, CollectorHealth, CollectorState, PlatformHealth};
+pub use error::ApiError;
 pub use metrics::Metrics;
