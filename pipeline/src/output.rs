@@ -54,10 +54,6 @@ impl Bar {
     pub fn hidden() -> Bar {
         Bar(indicatif::ProgressBar::hidden())
     }
-
-    pub fn finish(&self) {
-        self.0.finish_and_clear();
-    }
 }
 
 impl Tick for Bar {
@@ -66,5 +62,8 @@ impl Tick for Bar {
     }
     fn advance(&self, n: u64) {
         self.0.inc(n);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
     }
 }

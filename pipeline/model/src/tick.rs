@@ -7,6 +7,8 @@ pub trait Tick: Sync {
     fn start(&self, total: u64);
     /// `n` more steps are done.
     fn advance(&self, n: u64);
+    /// The work is over (a bar clears itself).
+    fn finish(&self) {}
 }
 
 /// Reports to nobody.

@@ -9,8 +9,8 @@ use clap::Args;
 
 use super::{write_stdout, Session};
 use crate::output::{render, Format};
+use crate::service::serve;
 use haoqi_analytics::health;
-use haoqi_analytics::snapshot::Latest;
 use haoqi_store::migrate;
 
 #[derive(Args, Debug)]
@@ -155,66 +155,18 @@ pub struct ServeArgs {
     pub refresh_secs: u64,
 }
 
-/// How often `run` and `demo` recompute the health and goal gauges.
-pub const REFRESH_SECS: u64 = 60;
-
-/// Recomputes the health and goal gauges every `secs` until `stop` turns true (or for ever), and
-/// keeps the latest health states for `/api/stalled`. Returns where they are kept.
-pub fn spawn_refresh(
-    store: std::sync::Arc<dyn haoqi_store::Store>,
-    settings: std::sync::Arc<haoqi_analytics::Settings>,
-    metrics: haoqi_web::metrics::Metrics,
-    stop: Option<tokio::sync::watch::Receiver<bool>>,
-    secs: u64,
-) -> Latest {
-    let every = std::time::Duration::from_secs(secs.max(5));
-    let latest = Latest::every(every);
-    let keep = latest.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            if stop.as_ref().is_some_and(|s| *s.borrow()) {
-                break;
-            }
-            if let Err(e) =
-                crate::service::refresh::refresh(store.as_ref(), &settings, &metrics, &keep).await
-            {
-                // The refresh timestamp stops moving, which is itself alertable.
-                tracing::warn!(error = %e, "health and goal gauges not refreshed");
-            }
-        }
-    });
-    latest
-}
-
 pub async fn serve(ctx: &Session, args: &ServeArgs) -> Result<ExitCode> {
     let store = ctx.store().await?;
     migrate::require_current(store.as_ref()).await?;
-    let metrics = haoqi_web::metrics::Metrics::new()?;
-    let settings = std::sync::Arc::new(ctx.analytics());
-    let health = spawn_refresh(
-        store.clone(),
-        settings.clone(),
-        metrics.clone(),
-        None,
-        args.refresh_secs,
-    );
-    let app = haoqi_web::api::router(haoqi_web::api::AppState {
-        metrics,
-        store: store.clone(),
-        settings,
-        health,
-    });
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("listening on {}: {e}", args.listen))?;
+    let metrics = haoqi_web::Metrics::new()?;
+    let app = serve::app(store, ctx.analytics(), metrics, None, args.refresh_secs);
+    let listener = serve::bind(args.listen).await?;
     out!(
         "serving http://{0}/metrics, /healthz, /api/progress, /api/stalled; Ctrl-C stops\n",
         listener.local_addr()?
     );
     axum::serve(listener, app)
-        .with_graceful_shutdown(super::shutdown_signal())
+        .with_graceful_shutdown(serve::shutdown_signal())
         .await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! The import commands: `import readings`, `registry import`, `registry export` and
 //! `template readings|registry`. Each is a thin layer over `haoqi_import`.
 
+use haoqi_model::tick::Tick;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

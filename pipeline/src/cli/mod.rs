@@ -769,7 +769,7 @@ async fn collect(ctx: &Session, args: &CollectArgs) -> Result<ExitCode> {
 }
 
 /// Outcomes of a sweep by platform, as printed by `collect` and `demo`.
-fn outcome_table(report: &crate::service::collect::CollectReport) -> Table {
+pub(crate) fn outcome_table(report: &crate::service::collect::CollectReport) -> Table {
     let mut t = Table::new(&["platform", "outcome", "accounts"]);
     for (p, outcomes) in &report.outcomes {
         for (o, n) in outcomes {
@@ -779,26 +779,10 @@ fn outcome_table(report: &crate::service::collect::CollectReport) -> Table {
     t
 }
 
-/// Every registry account the simulator can answer for (the video platforms, with an id).
-fn sim_accounts(registry: &Registry) -> Vec<haoqi_collectors::simulator::SimAccount> {
-    registry
-        .accounts
-        .iter()
-        .filter(|a| a.platform.is_video() && !a.platform_id.is_empty())
-        .map(|a| {
-            haoqi_collectors::simulator::SimAccount::new(
-                a.platform,
-                &a.platform_id,
-                &a.display_name,
-            )
-        })
-        .collect()
-}
-
 async fn simulate(ctx: &Session, args: &SimulateArgs) -> Result<ExitCode> {
     use haoqi_collectors::simulator::{Faults, SimConfig, Simulator};
     let registry = ctx.registry()?;
-    let accounts = sim_accounts(&registry);
+    let accounts = crate::service::demo::sim_accounts(&registry);
     let n = accounts.len();
     let sim = Simulator::new(
         accounts,
@@ -827,350 +811,47 @@ async fn simulate(ctx: &Session, args: &SimulateArgs) -> Result<ExitCode> {
 }
 
 async fn demo(ctx: &Session, args: &DemoArgs) -> Result<ExitCode> {
-    use haoqi_collectors::simulator::{Faults, SimConfig, Simulator};
     let store = ctx.store().await?;
-    let report = migrate::migrate(store.as_ref()).await?;
+    let migrations = migrate::migrate(store.as_ref()).await?;
     outln!(
         "1/5 store {}: {} migration(s) applied",
         store.describe(),
-        report.applied.len()
+        migrations.applied.len()
     );
+    // The demo's store gets the registry before anything is written against it.
     load_registry(ctx, store.as_ref()).await?;
-    let registry = ctx.registry()?;
-
-    let sim = Simulator::new(
-        sim_accounts(&registry),
-        SimConfig {
-            limit_per_sec: args.rate * 2.0,
-            faults: Faults::uniform(args.faults),
-            fixed_time: None,
-            ..SimConfig::default()
-        },
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let sim_url = url::Url::parse(&format!("http://{}", listener.local_addr()?))?;
-    tokio::spawn(sim.clone().serve(listener));
-    outln!("2/5 simulator on {sim_url}");
-
-    let spool = Spool::open(&ctx.config.spool_dir(&ctx.location))?;
-    let writer = Writer::new(store.clone(), spool);
+    let plan = crate::service::demo::DemoPlan {
+        config: &ctx.config,
+        registry: ctx.registry()?,
+        store,
+        spool_dir: ctx.config.spool_dir(&ctx.location),
+        days: args.days,
+        rate: args.rate,
+        faults: args.faults,
+        listen: (!args.no_serve).then_some(args.listen),
+    };
     let bar = crate::output::Bar::new("{bar:40} {pos}/{len} days of history ({eta} left)");
-    let written = crate::service::backfill::backfill(
-        &registry,
-        &writer,
-        haoqi_model::time::today(),
-        args.days,
-        &bar,
-    )
-    .await?;
-    bar.finish();
-    outln!(
-        "3/5 backfilled {} days of simulated history: {written} readings",
-        args.days
-    );
-
-    let metrics = haoqi_web::metrics::Metrics::new()?;
-    for p in haoqi_collectors::Platform::ALL {
-        metrics
-            .accounts
-            .with_label_values(&[p.as_str()])
-            .set(registry.active_on(p).count() as i64);
-    }
-    let opts = crate::service::collect::CollectOptions {
-        simulator: Some(sim_url),
-        per_second: Some(args.rate),
-        ..Default::default()
-    };
-    let sweeper = crate::service::collect::observe_limiter(
-        crate::service::collect::sweeper(&ctx.config.collect, &opts)?,
-        &metrics,
-    );
-    let targets = crate::service::collect::targets(&registry, &sweeper.platforms());
-    let sink = crate::service::collect::Sink {
-        store: store.clone(),
-        writer: &writer,
-        batch_max_rows: ctx.config.collect.batch_max_rows,
-        source: haoqi_model::reading::Source::Simulated,
-        metrics: Some(&metrics),
-        progress: true,
-    };
-    let swept = crate::service::collect::collect_once(&sweeper, targets, &sink).await?;
-    let outcomes = outcome_table(&swept);
-    outln!(
-        "4/5 live sweep through the real adapters: {} accounts polled, {} readings; violations of the simulated limits: {}",
-        swept.polled,
-        swept.readings,
-        sim.stats().violations.values().sum::<u64>()
-    );
-    out!("{}", outcomes.to_text());
-
-    let query = ProgressQuery {
-        as_of: haoqi_model::time::today(),
-        stale_after_hours: ctx.config.progress.stale_after_hours,
-    };
-    let p = query
-        .summary(
-            store.as_ref(),
-            ctx.config.goal.followers,
-            ctx.config.goal.deadline,
-        )
-        .await?;
-    outln!("5/5 goal progress (simulated data):");
-    out!("{}", progress::headline(&p));
-    out!("{}", progress::group_table(&p, Some(By::Tier)).to_text());
-    if args.no_serve {
-        return Ok(ExitCode::SUCCESS);
-    }
-    let settings = Arc::new(ctx.analytics());
-    let health = analytics::spawn_refresh(
-        store.clone(),
-        settings.clone(),
-        metrics.clone(),
-        None,
-        analytics::REFRESH_SECS,
-    );
-    let app = haoqi_web::api::router(haoqi_web::api::AppState {
-        metrics,
-        store: store.clone(),
-        settings,
-        health,
-    });
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
-    outln!(
-        "serving http://{0}/metrics, /healthz, /api/progress, /api/stalled; Ctrl-C stops",
-        listener.local_addr()?
-    );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    crate::service::demo::run(plan, &bar, &|line| outln!("{line}")).await?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Resolves when SIGINT or SIGTERM arrives.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
-}
-
 async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
-    use haoqi_collectors::scheduler::{check_budget, ScheduleConfig, Scheduler};
-    let registry = ctx.registry()?;
-    let store = ctx.store().await?;
-    let mut schema_checked = migrate::require_current_or_away(store.as_ref()).await?;
-    if !schema_checked {
-        outln!(
-            "store {} unreachable: readings will be spooled until it is back",
-            store.describe()
-        );
-    }
-    let spool = Spool::open(&ctx.config.spool_dir(&ctx.location))?;
-    let writer = Writer::new(store.clone(), spool.clone());
-    let replay = writer.replay().await?;
-    if replay.replayed > 0 {
-        outln!(
-            "replayed {} spooled batch(es) ({} readings)",
-            replay.replayed,
-            replay.rows
-        );
-    }
-    let opts = args.endpoint.options(&[]);
-    let interval_mins = args
-        .interval_mins
-        .unwrap_or(ctx.config.collect.interval_mins)
-        .max(1);
-    let interval = std::time::Duration::from_secs(interval_mins * 60);
-    let metrics = haoqi_web::metrics::Metrics::new()?;
-    let sweeper = Arc::new(crate::service::collect::observe_limiter(
-        crate::service::collect::sweeper(&ctx.config.collect, &opts)?.with_interval(interval),
-        &metrics,
-    ));
-    let scheduler = Scheduler::new(
-        sweeper.clone(),
-        ScheduleConfig {
-            interval,
-            concurrency: ctx.config.collect.concurrency,
-            ..ScheduleConfig::default()
-        },
-    );
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-    metrics.queue_capacity.set(rx.max_capacity() as i64);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut per_platform: std::collections::HashMap<
-        haoqi_collectors::Platform,
-        Vec<haoqi_collectors::sweep::Target>,
-    > = std::collections::HashMap::new();
-    for t in crate::service::collect::targets(&registry, &sweeper.platforms()) {
-        if args.shard.owns(&t.account_id) {
-            per_platform.entry(t.platform).or_default().push(t);
-        }
-    }
-    if let Some(n) =
-        crate::service::collect::prioritise_near_target(store.as_ref(), &scheduler).await
-    {
-        outln!(
-            "{n} account(s) within {:.0} % of their target go first",
-            crate::service::collect::NEAR_TARGET * 100.0
-        );
-    }
-    let mut tasks = tokio::task::JoinSet::new();
-    for (platform, targets) in per_platform.clone() {
-        let Some(c) = ctx.config.collect.platform(platform) else {
-            continue;
-        };
-        let rate = args.endpoint.rate.unwrap_or(c.per_second);
-        let per_poll = sweeper
-            .adapter(platform)
-            .map_or(1.0, |a| a.requests_per_poll());
-        match check_budget(targets.len(), per_poll, rate, interval) {
-            Ok(need) => outln!(
-                "{platform}: {} accounts (shard {}), {per_poll:.2} requests per poll on average, a pass takes {:.0} of {} min",
-                targets.len(),
-                args.shard,
-                need.as_secs_f64() / 60.0,
-                interval_mins
-            ),
-            Err(why) => outln!("{platform}: WARNING {why}; raise the rate or the interval"),
-        }
-        metrics
-            .accounts
-            .with_label_values(&[platform.as_str()])
-            .set(targets.len() as i64);
-        tasks.spawn(scheduler.clone().run(
-            platform,
-            targets,
-            tx.clone(),
-            stop_rx.clone(),
-            args.cycles,
-        ));
-    }
-    drop(tx);
-
-    let settings = Arc::new(ctx.analytics());
-    let health = analytics::spawn_refresh(
-        store.clone(),
-        settings.clone(),
-        metrics.clone(),
-        Some(stop_rx.clone()),
-        analytics::REFRESH_SECS,
-    );
-    // Accounts near their target go first in each interval (refreshed every interval).
-    let near = scheduler.clone();
-    let near_store = store.clone();
-    let mut near_stop = stop_rx.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
-                _ = near_stop.changed() => break,
-            }
-            crate::service::collect::prioritise_near_target(near_store.as_ref(), &near).await;
-        }
-    });
-    let collector_state = haoqi_web::api::CollectorState::default();
-    let app = haoqi_web::api::with_collectors(
-        haoqi_web::api::router(haoqi_web::api::AppState {
-            metrics: metrics.clone(),
-            store: store.clone(),
-            settings,
-            health,
-        }),
-        collector_state.clone(),
-    );
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
-    outln!(
-        "serving http://{}/metrics and /healthz; SIGINT/SIGTERM stop",
-        listener.local_addr()?
-    );
-    let mut server_stop = stop_rx.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = server_stop.changed().await;
-            })
-            .await
-    });
-
-    let sink = crate::service::collect::Sink {
-        store: store.clone(),
-        writer: &writer,
-        batch_max_rows: ctx.config.collect.batch_max_rows,
+    let plan = crate::service::run::RunPlan {
+        config: &ctx.config,
+        registry: ctx.registry()?,
+        store: ctx.store().await?,
+        spool_dir: ctx.config.spool_dir(&ctx.location),
+        options: args.endpoint.options(&[]),
         source: args.endpoint.source(),
-        metrics: Some(&metrics),
-        progress: false,
+        interval_mins: args
+            .interval_mins
+            .unwrap_or(ctx.config.collect.interval_mins)
+            .max(1),
+        shard: args.shard,
+        cycles: args.cycles,
+        listen: args.listen,
     };
-    let mut consumer = crate::service::collect::Consumer::new(&sink);
-    // Batches go out when full or every 10 s, whichever first.
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
-    let signal = shutdown_signal();
-    tokio::pin!(signal);
-    let mut stopping = false;
-    loop {
-        tokio::select! {
-            o = rx.recv() => match o {
-                Some(o) => {
-                    metrics.queue_depth.set(rx.len() as i64);
-                    consumer.push(o).await?
-                }
-                None => break,
-            },
-            _ = tick.tick() => {
-                consumer.flush().await?;
-                crate::service::collect::refresh_collector_state(
-                    &scheduler,
-                    &per_platform,
-                    interval,
-                    &metrics,
-                    &collector_state,
-                );
-                metrics.queue_depth.set(rx.len() as i64);
-                match spool.pending() {
-                    Ok(p) => metrics.spool_batches.set(p.len() as i64),
-                    // Keep the last count rather than report an empty spool.
-                    Err(e) => tracing::warn!(error = %e, "cannot list the spool"),
-                }
-                // A store that was away at start: its schema is checked once it answers.
-                if !schema_checked {
-                    match migrate::require_current(store.as_ref()).await {
-                        Ok(()) => schema_checked = true,
-                        Err(e) if e.is_retryable() => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-            }
-            _ = &mut signal, if !stopping => {
-                stopping = true;
-                outln!("stopping: finishing polls in flight");
-                let _ = stop_tx.send(true);
-            }
-        }
-    }
-    consumer.flush().await?;
-    let _ = stop_tx.send(true);
-    while tasks.join_next().await.is_some() {}
-    let _ = server.await;
-    let r = &consumer.report;
+    let r = crate::service::run::run(plan, &|line| outln!("{line}")).await?;
     outln!(
         "stopped: {} polls, {} readings stored, {} batch(es) spooled",
         r.polled,

@@ -1,0 +1,98 @@
+//! The HTTP side of every long-running command: the gauges' refresh, the router over the store,
+//! the listener and the signals that stop it. `haoqi serve` is this alone; `run` and `demo` start
+//! it beside their other work.
+
+use std::sync::Arc;
+
+use haoqi_analytics::snapshot::Latest;
+use haoqi_analytics::Settings;
+use haoqi_store::Store;
+use haoqi_web::{AppState, Metrics};
+use tokio::sync::watch;
+
+/// How often `run` and `demo` recompute the health and goal gauges.
+pub const REFRESH_SECS: u64 = 60;
+
+/// Recomputes the health and goal gauges every `secs` until `stop` turns true (or for ever), and
+/// keeps the latest health states for `/api/stalled`. Returns where they are kept.
+pub fn spawn_refresh(
+    store: Arc<dyn Store>,
+    settings: Arc<Settings>,
+    metrics: Metrics,
+    stop: Option<watch::Receiver<bool>>,
+    secs: u64,
+) -> Latest {
+    let every = std::time::Duration::from_secs(secs.max(5));
+    let latest = Latest::every(every);
+    let keep = latest.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if stop.as_ref().is_some_and(|s| *s.borrow()) {
+                break;
+            }
+            if let Err(e) =
+                super::refresh::refresh(store.as_ref(), &settings, &metrics, &keep).await
+            {
+                // The refresh timestamp stops moving, which is itself alertable.
+                tracing::warn!(error = %e, "health and goal gauges not refreshed");
+            }
+        }
+    });
+    latest
+}
+
+/// The JSON API and `/metrics` over `store`, with the gauges refreshed every `refresh_secs`
+/// until `stop` turns true.
+pub fn app(
+    store: Arc<dyn Store>,
+    settings: Settings,
+    metrics: Metrics,
+    stop: Option<watch::Receiver<bool>>,
+    refresh_secs: u64,
+) -> axum::Router {
+    let settings = Arc::new(settings);
+    let health = spawn_refresh(
+        store.clone(),
+        settings.clone(),
+        metrics.clone(),
+        stop,
+        refresh_secs,
+    );
+    haoqi_web::router(AppState {
+        metrics,
+        store,
+        settings,
+        health,
+    })
+}
+
+/// Binds `addr`, saying which address failed.
+pub async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("listening on {addr}: {e}"))
+}
+
+/// Resolves when SIGINT or SIGTERM arrives.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
