@@ -10,7 +10,7 @@
 //!    the plugin's macros and the variables expanded and `haoqi.` pointed at the test database,
 //!    and it must run, return rows, and return every column the panel names (field overrides,
 //!    reduce fields, bar-chart x field, `organize` transformation …; `time` for time series).
-//!    Prometheus expressions must read only metrics pipeline/src/metrics.rs defines (or `up`)
+//!    Prometheus expressions must read only metrics pipeline/web/src/metrics.rs defines (or `up`)
 //!    and parse (promtool). Some panels are also held to the product's own
 //!    answers: the goal arithmetic to `analytics::goal::report`, the stalled-by-department counts
 //!    to `analytics::health`, the committee tables to the frozen `Ranking`, and the score
@@ -726,7 +726,7 @@ async fn run_panel(
     Ok(rows)
 }
 
-/// Metric names pipeline/src/metrics.rs registers.
+/// Metric names pipeline/web/src/metrics.rs registers.
 fn known_metrics() -> BTreeSet<String> {
     let src = read(&repo().join("pipeline/web/src/metrics.rs"));
     let mut out = BTreeSet::new();
@@ -845,7 +845,7 @@ fn check_promql(
             .unwrap_or(n);
         if !(base == "up" || known.contains(base)) {
             return Err(format!(
-                "{who}: metric {n} is not defined in pipeline/src/metrics.rs (nor `up`)"
+                "{who}: metric {n} is not defined in pipeline/web/src/metrics.rs (nor `up`)"
             ));
         }
     }

@@ -1,6 +1,6 @@
 //! Importing follower counts and registry spreadsheets, end to end on the real embedded store:
 //! every bad-input case of the import issue as a file in `tests/fixtures/import/` (made by
-//! `pipeline/src/import/fixtures.rs`; see that file to regenerate), each giving a correct import
+//! `pipeline/import/src/fixtures.rs`; see that file to regenerate), each giving a correct import
 //! or a clear error that names the row and column — and a failed import leaves the store as it
 //! was (counted before and after).
 
