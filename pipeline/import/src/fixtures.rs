@@ -179,7 +179,7 @@ fn xlsx(name: &str, rows: Vec<Vec<Cell>>, merges: Vec<(u32, u16, u32, u16)>) -> 
 }
 
 /// Every fixture file: (name, bytes).
-pub fn files() -> Vec<(String, Vec<u8>)> {
+pub(crate) fn files() -> Vec<(String, Vec<u8>)> {
     let r = Registry::reference().expect("reference registry");
     let mut out: Vec<(String, Vec<u8>)> = Vec::new();
     let mut add = |name: &str, bytes: Vec<u8>| out.push((name.to_string(), bytes));

@@ -15,7 +15,7 @@
 //! - [`template`] writes the blank workbooks units fill in, and the registry export;
 //! - [`store`] records imports by file hash and saved column mappings.
 
-pub mod fields;
+mod fields;
 #[cfg(test)]
 mod fixtures;
 pub mod matching;

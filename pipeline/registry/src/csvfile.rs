@@ -32,14 +32,14 @@ impl fmt::Display for LoadError {
 }
 
 /// A parsed CSV file: its records with their line numbers, addressable by column name.
-pub struct CsvFile {
+pub(crate) struct CsvFile {
     pub path: PathBuf,
     columns: HashMap<String, usize>,
     pub records: Vec<(u64, csv::StringRecord)>,
 }
 
 /// The text of a registry file, decoded; the error explains a wrong encoding.
-pub fn decode(path: &Path, bytes: &[u8]) -> Result<String, LoadError> {
+pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<String, LoadError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok(s.to_string()),
@@ -68,7 +68,11 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<String, LoadError> {
 
 impl CsvFile {
     /// Parses `text`, checking that every `required` column is in the header.
-    pub fn parse(path: &Path, text: &str, required: &[&str]) -> Result<Self, Vec<LoadError>> {
+    pub(crate) fn parse(
+        path: &Path,
+        text: &str,
+        required: &[&str],
+    ) -> Result<Self, Vec<LoadError>> {
         let err = |line: u64, message: String| LoadError {
             file: path.to_path_buf(),
             line,
@@ -133,7 +137,7 @@ impl CsvFile {
     }
 
     /// A cursor over one record that collects field errors.
-    pub fn row<'a>(&'a self, line: u64, record: &'a csv::StringRecord) -> Row<'a> {
+    pub(crate) fn row<'a>(&'a self, line: u64, record: &'a csv::StringRecord) -> Row<'a> {
         Row {
             file: self,
             line,
@@ -142,14 +146,14 @@ impl CsvFile {
     }
 }
 
-pub struct Row<'a> {
+pub(crate) struct Row<'a> {
     file: &'a CsvFile,
     pub line: u64,
     record: &'a csv::StringRecord,
 }
 
 impl Row<'_> {
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.file.path
     }
 
@@ -163,7 +167,7 @@ impl Row<'_> {
     }
 
     /// The trimmed text of a column ("" when the column is optional and absent).
-    pub fn text(&self, field: &str) -> &str {
+    pub(crate) fn text(&self, field: &str) -> &str {
         self.file
             .columns
             .get(field)
@@ -171,7 +175,7 @@ impl Row<'_> {
             .map_or("", str::trim)
     }
 
-    pub fn required(&self, field: &str, errors: &mut Vec<LoadError>) -> Option<String> {
+    pub(crate) fn required(&self, field: &str, errors: &mut Vec<LoadError>) -> Option<String> {
         let t = self.text(field);
         if t.is_empty() {
             errors.push(self.error(field, "is empty".into()));
@@ -182,7 +186,7 @@ impl Row<'_> {
     }
 
     /// A value parsed with `FromStr`; an empty field is `Ok(None)`.
-    pub fn optional<T: FromStr>(&self, field: &str, errors: &mut Vec<LoadError>) -> Option<T>
+    pub(crate) fn optional<T: FromStr>(&self, field: &str, errors: &mut Vec<LoadError>) -> Option<T>
     where
         T::Err: fmt::Display,
     {
@@ -199,7 +203,7 @@ impl Row<'_> {
         }
     }
 
-    pub fn parsed<T: FromStr>(&self, field: &str, errors: &mut Vec<LoadError>) -> Option<T>
+    pub(crate) fn parsed<T: FromStr>(&self, field: &str, errors: &mut Vec<LoadError>) -> Option<T>
     where
         T::Err: fmt::Display,
     {
@@ -210,7 +214,7 @@ impl Row<'_> {
         self.optional(field, errors)
     }
 
-    pub fn boolean(&self, field: &str, default: bool, errors: &mut Vec<LoadError>) -> bool {
+    pub(crate) fn boolean(&self, field: &str, default: bool, errors: &mut Vec<LoadError>) -> bool {
         match self.text(field) {
             "" => default,
             "true" | "TRUE" | "True" | "1" | "yes" | "y" | "是" => true,
@@ -225,7 +229,7 @@ impl Row<'_> {
         }
     }
 
-    pub fn fail(&self, field: &str, message: String, errors: &mut Vec<LoadError>) {
+    pub(crate) fn fail(&self, field: &str, message: String, errors: &mut Vec<LoadError>) {
         errors.push(self.error(field, message));
     }
 }

@@ -12,12 +12,12 @@
 //! Depends on: haoqi-model, haoqi-store (for [`dimensions`] only).
 
 pub mod check;
-pub mod csvfile;
+mod csvfile;
 pub mod dimensions;
-pub mod model;
+mod model;
 pub mod naming;
 pub mod reference;
-pub mod targets;
+mod targets;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

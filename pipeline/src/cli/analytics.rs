@@ -26,7 +26,7 @@ pub struct StalledArgs {
     pub format: Format,
 }
 
-pub async fn stalled(ctx: &Session, args: &StalledArgs) -> Result<ExitCode> {
+pub(super) async fn stalled(ctx: &Session, args: &StalledArgs) -> Result<ExitCode> {
     let store = ctx.store().await?;
     migrate::require_current(store.as_ref()).await?;
     let query = ctx.analytics().health(Utc::now()).with_days(args.days);
@@ -52,7 +52,10 @@ pub async fn stalled(ctx: &Session, args: &StalledArgs) -> Result<ExitCode> {
 }
 
 /// `progress --forecast | --series | --growth`.
-pub async fn progress_analytics(ctx: &Session, args: &super::ProgressArgs) -> Result<ExitCode> {
+pub(super) async fn progress_analytics(
+    ctx: &Session,
+    args: &super::ProgressArgs,
+) -> Result<ExitCode> {
     use haoqi_analytics::{goal, series};
     let store = ctx.store().await?;
     migrate::require_current(store.as_ref()).await?;
@@ -155,7 +158,7 @@ pub struct ServeArgs {
     pub refresh_secs: u64,
 }
 
-pub async fn serve(ctx: &Session, args: &ServeArgs) -> Result<ExitCode> {
+pub(super) async fn serve(ctx: &Session, args: &ServeArgs) -> Result<ExitCode> {
     let store = ctx.store().await?;
     migrate::require_current(store.as_ref()).await?;
     let metrics = haoqi_web::Metrics::new()?;
@@ -218,7 +221,7 @@ pub struct RankArgs {
     pub format: Format,
 }
 
-pub async fn rank(ctx: &Session, args: &RankArgs) -> Result<ExitCode> {
+pub(super) async fn rank(ctx: &Session, args: &RankArgs) -> Result<ExitCode> {
     use haoqi_analytics::rank::{self, freeze, TierFilter};
     let store = ctx.store().await?;
     migrate::require_current(store.as_ref()).await?;

@@ -328,7 +328,7 @@ fn print_plan(plan: &ReadingsPlan, dry_run: bool) {
     }
 }
 
-pub async fn import(ctx: &Session, cmd: &ImportCommand) -> Result<ExitCode> {
+pub(super) async fn import(ctx: &Session, cmd: &ImportCommand) -> Result<ExitCode> {
     match cmd {
         ImportCommand::Readings(args) => import_readings(ctx, args).await,
     }
@@ -523,7 +523,7 @@ fn changes_text(c: &registry_import::FieldChanges) -> String {
         .join("; ")
 }
 
-pub async fn registry_import(ctx: &Session, args: &RegistryImportArgs) -> Result<ExitCode> {
+pub(super) async fn registry_import(ctx: &Session, args: &RegistryImportArgs) -> Result<ExitCode> {
     let Some(dir) = args.out.clone().or(ctx.registry_dir.clone()) else {
         anyhow::bail!(
             "registry import writes a registry directory, and the built-in reference cannot be \
@@ -689,7 +689,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
-pub fn registry_export(ctx: &Session, args: &RegistryExportArgs) -> Result<ExitCode> {
+pub(super) fn registry_export(ctx: &Session, args: &RegistryExportArgs) -> Result<ExitCode> {
     let registry = ctx.registry()?;
     let bytes = template::registry_export(&registry)?;
     write_file(&args.out, &bytes)?;
@@ -703,7 +703,7 @@ pub fn registry_export(ctx: &Session, args: &RegistryExportArgs) -> Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn template(ctx: &Session, args: &TemplateArgs) -> Result<ExitCode> {
+pub(super) fn template(ctx: &Session, args: &TemplateArgs) -> Result<ExitCode> {
     let bytes = match args.kind {
         TemplateKind::Readings => {
             let registry = ctx.registry()?;

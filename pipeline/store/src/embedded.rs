@@ -18,9 +18,9 @@ use async_trait::async_trait;
 use super::{Store, StoreError};
 
 /// The environment variable that names the library file explicitly.
-pub const LIBCHDB_ENV: &str = "HAOQI_LIBCHDB";
+pub(crate) const LIBCHDB_ENV: &str = "HAOQI_LIBCHDB";
 /// The command that installs the library where haoqi looks first.
-pub const INSTALL_HINT: &str = "deploy/install-libchdb.sh";
+pub(crate) const INSTALL_HINT: &str = "deploy/install-libchdb.sh";
 
 // The C API of libchdb (chdb.h, "stable" v2 shape). `chdb_connection` is a pointer to an opaque
 // struct; `chdb_connect` returns a pointer to one, which is what `chdb_close_conn` takes back.
@@ -245,7 +245,7 @@ impl Store for EmbeddedStore {
 
 /// Closes the process's engine (every [`EmbeddedStore`] must be dropped first). Call before the
 /// process exits: chDB's own teardown at exit crashes while a connection is open.
-pub fn close_engine() {
+pub(crate) fn close_engine() {
     let Some(slot) = ENGINE.get() else {
         return;
     };
@@ -267,7 +267,7 @@ pub fn close_engine() {
 }
 
 /// Where haoqi looks for `libchdb.so`, in order. The installer writes the second entry.
-pub fn library_search_path() -> Vec<PathBuf> {
+pub(crate) fn library_search_path() -> Vec<PathBuf> {
     let mut paths = Vec::new();
     if let Some(p) = std::env::var_os(LIBCHDB_ENV) {
         paths.push(PathBuf::from(p));
@@ -286,7 +286,7 @@ pub fn library_search_path() -> Vec<PathBuf> {
 }
 
 /// `$HAOQI_HOME`, else `~/.haoqi`: per-user files that do not belong in a checkout.
-pub fn haoqi_home() -> PathBuf {
+pub(crate) fn haoqi_home() -> PathBuf {
     if let Some(h) = std::env::var_os("HAOQI_HOME") {
         return PathBuf::from(h);
     }

@@ -12,10 +12,10 @@
 //! ```
 
 pub mod cluster;
-pub mod embedded;
+mod embedded;
 pub mod location;
 pub mod migrate;
-pub mod server;
+mod server;
 pub mod spool;
 pub mod sql;
 
