@@ -6,14 +6,14 @@ use serde_json::Value;
 use crate::raw::RawCount;
 
 /// The value at a dotted path (`data.card.fans`).
-pub fn at<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+pub(crate) fn at<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(v, |cur, key| cur.get(key))
 }
 
 /// A counter at `path`: integers stay integers, strings stay text for normalisation; `null`,
 /// `""`, `"$undefined"` and a missing key are unknown. A negative or fractional number is kept
 /// as text so normalisation rejects it loudly.
-pub fn count(v: &Value, path: &str) -> Option<RawCount> {
+pub(crate) fn count(v: &Value, path: &str) -> Option<RawCount> {
     match at(v, path)? {
         Value::Number(n) => Some(match n.as_u64() {
             Some(u) => RawCount::Int(u),
@@ -27,7 +27,7 @@ pub fn count(v: &Value, path: &str) -> Option<RawCount> {
 
 /// A string at `path` (numbers are written as text: Bilibili's `card.mid` is a string, the
 /// other `mid`s are numbers).
-pub fn text(v: &Value, path: &str) -> Option<String> {
+pub(crate) fn text(v: &Value, path: &str) -> Option<String> {
     match at(v, path)? {
         Value::String(s) if !s.is_empty() && s != "$undefined" => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -35,7 +35,7 @@ pub fn text(v: &Value, path: &str) -> Option<String> {
     }
 }
 
-pub fn int(v: &Value, path: &str) -> Option<i64> {
+pub(crate) fn int(v: &Value, path: &str) -> Option<i64> {
     at(v, path).and_then(Value::as_i64)
 }
 
