@@ -14,9 +14,9 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use haoqi_analytics::progress::ProgressQuery;
-use haoqi_collectors::Platform;
 use haoqi_model::count::Count;
 use haoqi_model::reading::{Batch, Reading, Source};
+use haoqi_platform::Platform;
 use haoqi_store::spool::{Spool, WriteOutcome, Writer};
 use haoqi_store::{migrate, EmbeddedStore, Store};
 

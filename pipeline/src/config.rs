@@ -36,7 +36,7 @@ use haoqi_analytics::health::StalledConfig;
 use haoqi_analytics::rank::RankConfig;
 use haoqi_analytics::Settings;
 pub use haoqi_analytics::{GoalConfig, ProgressConfig};
-use haoqi_collectors::Platform;
+use haoqi_platform::Platform;
 use serde::Deserialize;
 
 use haoqi_registry::TargetRules;

@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use haoqi_collectors::{decode, FetchError, Platform, RawCount, Response};
+use haoqi_crawl::decode;
+use haoqi_platform::{FetchError, Platform, RawCount, Response};
 use serde_json::{json, Map, Value};
 
 use haoqi_model::count::{from_raw, Count};
@@ -58,7 +59,7 @@ pub fn parse_file(platform: Platform, path: &Path) -> Value {
             }
             out.insert(
                 "parser_version".into(),
-                haoqi_collectors::raw::PARSER_VERSION.into(),
+                haoqi_platform::PARSER_VERSION.into(),
             );
             Value::Object(out)
         }
@@ -98,7 +99,7 @@ mod tests {
 
     fn fixture(platform: &str, name: &str) -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../collectors/tests/fixtures")
+            .join("../collectors/crawl/tests/fixtures")
             .join(platform)
             .join(name)
     }

@@ -347,7 +347,8 @@ fn every_command_has_help_with_an_example() {
 #[test]
 fn parse_prints_one_line_per_file_and_fails_on_any_error() {
     let d = scratch("parse");
-    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../collectors/tests/fixtures/bilibili");
+    let fx =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../collectors/crawl/tests/fixtures/bilibili");
     let good = fx.join("card.json");
     let bad = fx.join("risk_control_352.json");
     let out = haoqi(

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
-use haoqi_collectors::Platform;
 use haoqi_model::count::{parse_count, Count};
 use haoqi_model::reading::{Reading, Source};
+use haoqi_platform::Platform;
 use haoqi_registry::{Registry, TargetRules};
 use haoqi_store::{migrate, EmbeddedStore, Store};
 

@@ -16,8 +16,8 @@
 
 use chrono::{NaiveDate, Utc};
 use haoqi_analytics::progress::ProgressQuery;
-use haoqi_collectors::Platform::{Douyin, Kuaishou};
 use haoqi_model::reading::{Batch, Source};
+use haoqi_platform::Platform::{Douyin, Kuaishou};
 use haoqi_registry::dimensions;
 use haoqi_store::spool::{Spool, WriteOutcome, Writer};
 use haoqi_store::sql::{self, Params};

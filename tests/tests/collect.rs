@@ -8,10 +8,10 @@ use chrono::Utc;
 use haoqi::config::CollectConfig;
 use haoqi::service::collect::{self, CollectOptions};
 use haoqi_analytics::progress::ProgressQuery;
-use haoqi_collectors::simulator::growth::{day_of, Curve};
-use haoqi_collectors::simulator::{Faults, SimAccount, SimConfig, Simulator};
 use haoqi_model::reading::Source;
 use haoqi_registry::dimensions;
+use haoqi_simulator::growth::{day_of, Curve};
+use haoqi_simulator::{Faults, SimAccount, SimConfig, Simulator};
 use haoqi_store::spool::{Spool, Writer};
 use haoqi_store::Store;
 use haoqi_tests::*;
@@ -105,7 +105,7 @@ async fn a_sweep_stores_what_the_platforms_say() {
         // The curve moves a little between the poll and now; an hour's growth is the tolerance.
         let (lo_day, hi_day) = (now - 1.0 / 24.0, now);
         let followers = a.followers.expect("read");
-        if reg.platform == haoqi_collectors::Platform::Kuaishou && curve.followers(now) >= 10_000 {
+        if reg.platform == haoqi_platform::Platform::Kuaishou && curve.followers(now) >= 10_000 {
             // "1.2万"-style answers: the stored interval contains the true value.
             let lo = a.followers_lo.expect("lo");
             let hi = a.followers_hi.expect("hi");
@@ -166,7 +166,7 @@ async fn faulted_answers_are_events_not_readings() {
 
 /// The limiter-wait histogram counts every request the simulator received, per platform, and
 /// the queue between the sweep and the writer is measured. (Bilibili's extra endpoints and its
-/// buvid3 request are counted the same way: collectors/tests/endpoints.rs.)
+/// buvid3 request are counted the same way: collectors/crawl/tests/endpoints.rs.)
 #[tokio::test]
 async fn limiter_waits_and_queue_depth_reach_the_metrics() {
     let store = fresh_store("collect_metrics").await;
@@ -224,7 +224,7 @@ async fn limiter_waits_and_queue_depth_reach_the_metrics() {
 /// and overdue accounts, first after a clean interval, then while every platform rate-limits.
 #[tokio::test]
 async fn healthz_reports_each_platforms_collectors() {
-    use haoqi_collectors::scheduler::{ScheduleConfig, Scheduler};
+    use haoqi_crawl::scheduler::{ScheduleConfig, Scheduler};
     use haoqi_web::{self as http, AppState, CollectorState};
     use std::collections::HashMap;
     use std::time::Duration;
@@ -359,7 +359,7 @@ async fn accounts_near_their_target_are_found() {
         as_of: haoqi_model::time::today(),
         stale_after_hours: 48,
     };
-    let with_target: Vec<(String, haoqi_collectors::Platform, u64)> = query
+    let with_target: Vec<(String, haoqi_platform::Platform, u64)> = query
         .accounts(store.as_ref())
         .await
         .expect("accounts")

@@ -17,8 +17,8 @@ use chrono::NaiveDate;
 use haoqi::config::GoalConfig;
 use haoqi_analytics::forecast::ForecastConfig;
 use haoqi_analytics::{goal, series, Settings};
-use haoqi_collectors::Platform::{Douyin, Kuaishou};
 use haoqi_model::reading::{Reading, Source};
+use haoqi_platform::Platform::{Douyin, Kuaishou};
 use haoqi_tests::*;
 
 fn start() -> NaiveDate {

@@ -19,8 +19,8 @@
 
 use chrono::{Days, NaiveDate, Utc};
 use haoqi_analytics::health::{self, HealthQuery, StalledConfig};
-use haoqi_collectors::Platform::{self, Bilibili, Douyin, Kuaishou};
 use haoqi_model::reading::{Reading, Source};
+use haoqi_platform::Platform::{self, Bilibili, Douyin, Kuaishou};
 use haoqi_tests::*;
 
 /// Day 1 of the calendar. Collection events expire after 180 days (the table's TTL), so the

@@ -3,8 +3,8 @@
 //! and a store outage bridged by the spool — all on the real embedded engine.
 
 use chrono::Utc;
-use haoqi_collectors::Platform::Bilibili;
 use haoqi_model::reading::Batch;
+use haoqi_platform::Platform::Bilibili;
 use haoqi_store::location::{Secret, StoreLocation};
 use haoqi_store::spool::{Spool, WriteOutcome, Writer};
 use haoqi_store::sql::{self, Params};

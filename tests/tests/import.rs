@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use clap::Parser;
-use haoqi_collectors::Platform;
 use haoqi_import::readings::{self, Options, ReadingsPlan, RowStatus};
 use haoqi_import::store as records;
 use haoqi_import::table::Cell;
 use haoqi_import::{registry_import, template, ImportError, Mapping, SourceFile};
 use haoqi_model::reading::Batch;
+use haoqi_platform::Platform;
 use haoqi_registry::Registry;
 use haoqi_store::spool::{Spool, Writer};
 use haoqi_store::Store;

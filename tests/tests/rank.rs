@@ -24,8 +24,8 @@
 
 use chrono::NaiveDate;
 use haoqi_analytics::rank::{self, xlsx, RankConfig, TierFilter};
-use haoqi_collectors::Platform::{self, Bilibili, Douyin, Kuaishou, WechatChannels};
 use haoqi_model::reading::{Reading, Source};
+use haoqi_platform::Platform::{self, Bilibili, Douyin, Kuaishou, WechatChannels};
 use haoqi_tests::*;
 
 fn start() -> NaiveDate {

@@ -7,7 +7,7 @@
 use chrono::{NaiveDate, Utc};
 use haoqi_analytics::health::{HealthQuery, StalledConfig};
 use haoqi_analytics::progress::ProgressQuery;
-use haoqi_collectors::Platform::{Douyin, Kuaishou};
+use haoqi_platform::Platform::{Douyin, Kuaishou};
 use haoqi_registry::dimensions;
 use haoqi_store::migrate;
 use haoqi_tests::*;

@@ -392,9 +392,7 @@ pub(crate) fn files() -> Vec<(String, Vec<u8>)> {
         let a = r
             .accounts
             .iter()
-            .find(|a| {
-                a.unit_id == *unit && a.platform == haoqi_collectors::Platform::WechatChannels
-            })
+            .find(|a| a.unit_id == *unit && a.platform == haoqi_platform::Platform::WechatChannels)
             .expect("a channels account");
         let mut total = 48_000 + 10_000 * i as i64;
         for d in 1..=3 {

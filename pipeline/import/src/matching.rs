@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use haoqi_collectors::Platform;
+use haoqi_platform::Platform;
 use serde::Serialize;
 
 use haoqi_registry::{naming, Account, Registry, Unit};

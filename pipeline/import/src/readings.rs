@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use haoqi_collectors::Platform;
+use haoqi_platform::Platform;
 use serde::Serialize;
 
 use super::fields::{Field, Mapping};

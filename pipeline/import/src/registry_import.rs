@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use haoqi_collectors::Platform;
+use haoqi_platform::Platform;
 use serde::Serialize;
 
 use super::readings::Problem;

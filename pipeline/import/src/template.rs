@@ -6,7 +6,7 @@
 //! import` read them back as they are.
 
 use chrono::NaiveDate;
-use haoqi_collectors::Platform;
+use haoqi_platform::Platform;
 use rust_xlsxwriter::{
     DataValidation, DataValidationErrorStyle, DocProperties, ExcelDateTime, Format, FormatAlign,
     FormatBorder, Workbook, Worksheet, XlsxError,

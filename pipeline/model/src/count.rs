@@ -272,10 +272,10 @@ fn trim_spaces(s: &[u8]) -> &[u8] {
 }
 
 /// Normalises a counter as a collector found it.
-pub fn from_raw(raw: &haoqi_collectors::RawCount) -> Result<Option<Count>, CountError> {
+pub fn from_raw(raw: &haoqi_platform::RawCount) -> Result<Option<Count>, CountError> {
     match raw {
-        haoqi_collectors::RawCount::Int(n) => Ok(Some(Count::exact(*n))),
-        haoqi_collectors::RawCount::Text(s) => parse_count(s),
+        haoqi_platform::RawCount::Int(n) => Ok(Some(Count::exact(*n))),
+        haoqi_platform::RawCount::Text(s) => parse_count(s),
     }
 }
 

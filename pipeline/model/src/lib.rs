@@ -2,7 +2,7 @@
 //! ([`count`]: `1.2万`, `10万+`, `12,345` as intervals), readings and batches ([`reading`]),
 //! Beijing time ([`time`]) and rectangular results ([`table`]).
 //!
-//! Depends on: haoqi-collectors' platform table only (for `Platform` and raw counts). Nothing
+//! Depends on: haoqi-platform only (for `Platform` and raw counts). Nothing
 //! here does I/O.
 
 pub mod count;

@@ -4,7 +4,7 @@
 //! once.
 
 use chrono::{DateTime, Utc};
-use haoqi_collectors::Platform;
+use haoqi_platform::Platform;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use haoqi_collectors::Platform;
+use haoqi_platform::Platform;
 use serde::Serialize;
 
 use super::{naming, Kind, Origin, RegionLevel, Registry, TargetRules};

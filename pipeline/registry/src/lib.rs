@@ -22,7 +22,7 @@ mod targets;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use haoqi_collectors::Platform;
+use haoqi_platform::Platform;
 
 pub use csvfile::LoadError;
 pub use model::{Account, Kind, Origin, Region, RegionLevel, Role, Tier, Unit};

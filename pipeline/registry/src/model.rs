@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use haoqi_collectors::Platform;
+use haoqi_platform::Platform;
 use serde::Serialize;
 
 /// Where an entity was read from, for messages.

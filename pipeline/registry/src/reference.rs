@@ -11,7 +11,7 @@
 
 use std::collections::HashSet;
 
-use haoqi_collectors::Platform;
+use haoqi_platform::Platform;
 use sha2::{Digest, Sha256};
 
 use super::{naming, Kind, Region, RegionLevel};

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use clap::{Args, Subcommand, ValueEnum};
-use haoqi_collectors::Platform;
+use haoqi_platform::Platform;
 
 use super::{write_stdout, Session};
 use crate::output::{Format, Table};

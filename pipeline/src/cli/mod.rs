@@ -88,7 +88,7 @@ pub enum Command {
     )]
     Parse {
         #[arg(long)]
-        platform: haoqi_collectors::Platform,
+        platform: haoqi_platform::Platform,
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
         /// json: one JSON object per line (default); table: a summary per file.
@@ -188,7 +188,7 @@ pub struct CollectArgs {
     pub once: bool,
     /// Only these platforms (repeatable).
     #[arg(long = "platform")]
-    pub platforms: Vec<haoqi_collectors::Platform>,
+    pub platforms: Vec<haoqi_platform::Platform>,
     #[command(flatten)]
     pub endpoint: EndpointArgs,
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -209,7 +209,7 @@ pub struct EndpointArgs {
 impl EndpointArgs {
     fn options(
         &self,
-        platforms: &[haoqi_collectors::Platform],
+        platforms: &[haoqi_platform::Platform],
     ) -> crate::service::collect::CollectOptions {
         crate::service::collect::CollectOptions {
             platforms: platforms.to_vec(),
@@ -234,7 +234,7 @@ pub struct RunArgs {
     pub listen: std::net::SocketAddr,
     /// This instance's share of the accounts, K of N (consistent hashing on the account id).
     #[arg(long, default_value = "1/1")]
-    pub shard: haoqi_collectors::shard::Shard,
+    pub shard: haoqi_crawl::shard::Shard,
     /// Minutes between two polls of one account (default: collect.interval_mins, 60).
     #[arg(long)]
     pub interval_mins: Option<u64>,
@@ -675,7 +675,7 @@ async fn sql_query(ctx: &Session, query: &str, format: Format) -> Result<ExitCod
 }
 
 fn parse_files(
-    platform: haoqi_collectors::Platform,
+    platform: haoqi_platform::Platform,
     files: &[PathBuf],
     format: Format,
 ) -> Result<ExitCode> {
@@ -751,7 +751,7 @@ async fn collect(ctx: &Session, args: &CollectArgs) -> Result<ExitCode> {
         progress: true,
     };
     let report = crate::service::collect::collect_once(&sweeper, targets, &sink).await?;
-    let t = outcome_table(&report);
+    let t = report.table();
     if args.format == Format::Table {
         outln!(
             "polled {} accounts: {} readings written to the store or spooled ({} batch(es) spooled), {} events recorded",
@@ -768,19 +768,8 @@ async fn collect(ctx: &Session, args: &CollectArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Outcomes of a sweep by platform, as printed by `collect` and `demo`.
-pub(crate) fn outcome_table(report: &crate::service::collect::CollectReport) -> Table {
-    let mut t = Table::new(&["platform", "outcome", "accounts"]);
-    for (p, outcomes) in &report.outcomes {
-        for (o, n) in outcomes {
-            t.push(vec![p.clone(), o.clone(), n.to_string()]);
-        }
-    }
-    t
-}
-
 async fn simulate(ctx: &Session, args: &SimulateArgs) -> Result<ExitCode> {
-    use haoqi_collectors::simulator::{Faults, SimConfig, Simulator};
+    use haoqi_simulator::{Faults, SimConfig, Simulator};
     let registry = ctx.registry()?;
     let accounts = crate::service::demo::sim_accounts(&registry);
     let n = accounts.len();

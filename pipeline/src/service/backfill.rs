@@ -4,9 +4,9 @@
 //! says what it is.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
-use haoqi_collectors::hash::seed_of;
-use haoqi_collectors::simulator::growth::{day_of, Curve};
 use haoqi_model::tick::Tick;
+use haoqi_platform::hash::seed_of;
+use haoqi_simulator::growth::{day_of, Curve};
 
 use haoqi_model::count::Count;
 use haoqi_model::reading::{Batch, Reading, Source};
@@ -53,7 +53,7 @@ pub async fn backfill(
             );
             // Only the counters the platform exposes (reference §2–3): Kuaishou has no likes,
             // WeChat arrives by import with followers alone.
-            use haoqi_collectors::Platform as P;
+            use haoqi_platform::Platform as P;
             if matches!(a.platform, P::Douyin | P::Bilibili) {
                 r.likes = Some(Count::exact(c.likes(d)));
             }

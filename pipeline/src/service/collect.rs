@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use haoqi_collectors::adapter::{Adapter, Bilibili, Douyin, Kuaishou, PlatformSettings};
-use haoqi_collectors::fetch::{FetchConfig, Fetcher};
-use haoqi_collectors::raw::PARSER_VERSION;
-use haoqi_collectors::scheduler::Scheduler;
-use haoqi_collectors::sweep::{Budget, Outcome, Sweeper, Target};
-use haoqi_collectors::{Decoded, FetchError, Platform};
+use haoqi_crawl::adapter::{Adapter, PlatformSettings};
+use haoqi_crawl::fetch::{FetchConfig, Fetcher};
+use haoqi_crawl::platforms;
+use haoqi_crawl::scheduler::Scheduler;
+use haoqi_crawl::sweep::{Budget, Outcome, Sweeper, Target};
+use haoqi_platform::PARSER_VERSION;
+use haoqi_platform::{Decoded, FetchError, Platform};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -23,6 +24,7 @@ use crate::config::{CollectConfig, PlatformCollectConfig};
 use crate::output::Bar;
 use haoqi_model::count::{from_raw, Count, CountError};
 use haoqi_model::reading::{Batch, Reading, Source};
+use haoqi_model::table::Table;
 use haoqi_model::tick::Tick;
 use haoqi_registry::Registry;
 use haoqi_store::spool::{WriteError, WriteOutcome, Writer};
@@ -56,6 +58,19 @@ pub struct CollectReport {
     pub readings: usize,
     pub spooled_batches: usize,
     pub events_written: usize,
+}
+
+impl CollectReport {
+    /// Outcomes by platform, as `collect` and `demo` print them.
+    pub fn table(&self) -> Table {
+        let mut t = Table::new(&["platform", "outcome", "accounts"]);
+        for (p, outcomes) in &self.outcomes {
+            for (o, n) in outcomes {
+                t.push(vec![p.clone(), o.clone(), n.to_string()]);
+            }
+        }
+        t
+    }
 }
 
 fn settings(
@@ -105,11 +120,12 @@ pub fn sweeper(config: &CollectConfig, opts: &CollectOptions) -> Result<Sweeper,
             continue;
         }
         let s = settings(c, &opts.simulator)?;
-        adapters.push(match p {
-            Platform::Bilibili => Arc::new(Bilibili::new(s)),
-            Platform::Douyin => Arc::new(Douyin(s)),
-            _ => Arc::new(Kuaishou(s)),
-        });
+        let Some(adapter) = platforms::adapter(p, s) else {
+            return Err(CollectError::Config(format!(
+                "[collect.{p}]: {p} has no public profiles to poll; its numbers are imported"
+            )));
+        };
+        adapters.push(adapter);
         budgets.insert(
             p,
             Budget {
@@ -245,16 +261,14 @@ pub async fn near_target(store: &dyn Store, share: f64) -> Result<Vec<String>, S
 /// A decoded answer as a reading; a counter that does not normalise makes the whole answer a
 /// layout change (never a zero).
 pub fn to_reading(o: &Outcome, d: &Decoded, source: Source) -> Result<Reading, FetchError> {
-    let norm = |name: &str,
-                raw: &Option<haoqi_collectors::RawCount>|
-     -> Result<Option<Count>, FetchError> {
-        match raw {
-            None => Ok(None),
-            Some(r) => {
-                from_raw(r).map_err(|e: CountError| FetchError::layout(format!("{name}: {e}"), ""))
+    let norm =
+        |name: &str, raw: &Option<haoqi_platform::RawCount>| -> Result<Option<Count>, FetchError> {
+            match raw {
+                None => Ok(None),
+                Some(r) => from_raw(r)
+                    .map_err(|e: CountError| FetchError::layout(format!("{name}: {e}"), "")),
             }
-        }
-    };
+        };
     let c = &d.counters;
     let reading = Reading {
         account_id: o.target.account_id.clone(),
@@ -489,7 +503,7 @@ pub async fn collect_once(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use haoqi_collectors::RawCount;
+    use haoqi_platform::RawCount;
     use std::time::SystemTime;
 
     fn outcome(result: Result<Decoded, FetchError>, partial: Vec<(String, FetchError)>) -> Outcome {
@@ -511,7 +525,7 @@ mod tests {
     #[test]
     fn a_reading_whose_extra_endpoint_failed_says_so_in_its_event() {
         let d = Decoded {
-            counters: haoqi_collectors::RawCounters {
+            counters: haoqi_platform::RawCounters {
                 followers: Some(RawCount::Int(10)),
                 ..Default::default()
             },

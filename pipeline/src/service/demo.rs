@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use haoqi_analytics::progress::{self, By, ProgressQuery};
-use haoqi_collectors::simulator::{Faults, SimAccount, SimConfig, Simulator};
-use haoqi_collectors::Platform;
 use haoqi_model::reading::Source;
 use haoqi_model::tick::Tick;
+use haoqi_platform::Platform;
 use haoqi_registry::Registry;
+use haoqi_simulator::{Faults, SimAccount, SimConfig, Simulator};
 use haoqi_store::spool::{Spool, Writer};
 use haoqi_store::Store;
 use haoqi_web::Metrics;
@@ -81,7 +81,7 @@ pub async fn run(plan: DemoPlan<'_>, history: &dyn Tick, say: Say<'_>) -> Result
         swept.readings,
         sim.stats().violations.values().sum::<u64>()
     ));
-    say(crate::cli::outcome_table(&swept).to_text().trim_end());
+    say(swept.table().to_text().trim_end());
 
     let query = ProgressQuery {
         as_of: haoqi_model::time::today(),

@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use haoqi_collectors::scheduler::{check_budget, ScheduleConfig, Scheduler};
-use haoqi_collectors::shard::Shard;
-use haoqi_collectors::sweep::{Outcome, Sweeper, Target};
-use haoqi_collectors::Platform;
+use haoqi_crawl::scheduler::{check_budget, ScheduleConfig, Scheduler};
+use haoqi_crawl::shard::Shard;
+use haoqi_crawl::sweep::{Outcome, Sweeper, Target};
 use haoqi_model::reading::Source;
+use haoqi_platform::Platform;
 use haoqi_registry::Registry;
 use haoqi_store::spool::{Spool, Writer};
 use haoqi_store::{migrate, Store};

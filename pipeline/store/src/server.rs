@@ -160,7 +160,7 @@ mod mock_tests {
         let recorded = mock.add(handlers::record_ddl());
         let reading = haoqi_model::reading::Reading::followers(
             "XJ-C-653127-ks",
-            haoqi_collectors::Platform::Kuaishou,
+            haoqi_platform::Platform::Kuaishou,
             chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("time"),
             haoqi_model::count::parse_count("12.6万")
                 .expect("count")
