@@ -36,7 +36,7 @@ use haoqi_analytics::health::StalledConfig;
 use haoqi_analytics::rank::RankConfig;
 use haoqi_analytics::Settings;
 pub use haoqi_analytics::{GoalConfig, ProgressConfig};
-use haoqi_platform::Platform;
+use haoqi_platform::{Crawl, Platform};
 use serde::Deserialize;
 
 use haoqi_registry::TargetRules;
@@ -99,7 +99,7 @@ pub struct SpoolConfig {
 /// `[collect]`: how the collectors poll. Cookies come from the environment variable each
 /// platform names (never from this file), because they are credentials.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(try_from = "CollectSection")]
 pub struct CollectConfig {
     /// Put in the User-Agent so a platform's operators can reach us (e.g. `mailto:ops@…`).
     pub contact: String,
@@ -110,14 +110,67 @@ pub struct CollectConfig {
     pub batch_max_rows: usize,
     /// Minutes between two polls of one account (`haoqi run --interval-mins` overrides).
     pub interval_mins: u64,
-    /// A section sets only what it names; the rest keeps that platform's default (its base
-    /// URL, rate and cookie variable).
-    #[serde(deserialize_with = "bilibili_section")]
-    pub bilibili: PlatformCollectConfig,
-    #[serde(deserialize_with = "douyin_section")]
-    pub douyin: PlatformCollectConfig,
-    #[serde(deserialize_with = "kuaishou_section")]
-    pub kuaishou: PlatformCollectConfig,
+    /// One section per polled platform, in the table's order (`[collect.<id>]`); a section
+    /// sets only what it names, the rest keeps that platform's default (its base URL, rate and
+    /// cookie variable, from the table of platforms).
+    platforms: Vec<(Platform, PlatformCollectConfig)>,
+}
+
+/// `[collect]` as written: the scalar keys, and every sub-table, which must be a polled
+/// platform's section.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+struct CollectSection {
+    contact: String,
+    timeout_ms: u64,
+    concurrency: usize,
+    batch_max_rows: usize,
+    interval_mins: u64,
+    #[serde(flatten)]
+    rest: std::collections::BTreeMap<String, toml::Value>,
+}
+
+impl Default for CollectSection {
+    fn default() -> Self {
+        let d = CollectConfig::default();
+        CollectSection {
+            contact: d.contact,
+            timeout_ms: d.timeout_ms,
+            concurrency: d.concurrency,
+            batch_max_rows: d.batch_max_rows,
+            interval_mins: d.interval_mins,
+            rest: Default::default(),
+        }
+    }
+}
+
+impl TryFrom<CollectSection> for CollectConfig {
+    type Error = String;
+
+    fn try_from(raw: CollectSection) -> Result<Self, String> {
+        let mut c = CollectConfig {
+            contact: raw.contact,
+            timeout_ms: raw.timeout_ms,
+            concurrency: raw.concurrency,
+            batch_max_rows: raw.batch_max_rows,
+            interval_mins: raw.interval_mins,
+            ..CollectConfig::default()
+        };
+        for (key, value) in raw.rest {
+            let Some(slot) = c.platforms.iter_mut().find(|(p, _)| p.as_str() == key) else {
+                let polled: Vec<&str> = Platform::crawled().map(Platform::as_str).collect();
+                return Err(format!(
+                    "unknown field `{key}` in [collect]: expected contact, timeout_ms, concurrency, batch_max_rows, interval_mins or a section [collect.<platform>] for one of {}",
+                    polled.join(", ")
+                ));
+            };
+            let section: PlatformSection = value
+                .try_into()
+                .map_err(|e| format!("[collect.{key}]: {e}"))?;
+            slot.1 = section.over(slot.1.clone());
+        }
+        Ok(c)
+    }
 }
 
 /// A `[collect.<platform>]` section as written: what it leaves out is the platform's default.
@@ -151,26 +204,7 @@ impl PlatformSection {
     }
 }
 
-fn bilibili_section<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<PlatformCollectConfig, D::Error> {
-    Ok(PlatformSection::deserialize(d)?.over(CollectConfig::default().bilibili))
-}
-
-fn douyin_section<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<PlatformCollectConfig, D::Error> {
-    Ok(PlatformSection::deserialize(d)?.over(CollectConfig::default().douyin))
-}
-
-fn kuaishou_section<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<PlatformCollectConfig, D::Error> {
-    Ok(PlatformSection::deserialize(d)?.over(CollectConfig::default().kuaishou))
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone)]
 pub struct PlatformCollectConfig {
     pub enabled: bool,
     pub base_url: String,
@@ -193,13 +227,15 @@ pub struct PlatformCollectConfig {
 }
 
 impl PlatformCollectConfig {
-    fn new(base_url: &str, per_second: f64, cookie_env: &str) -> Self {
+    /// The defaults for `platform` from the table of platforms (reference §1.5, §8: Bilibili
+    /// 0.5/s, the signed platforms less).
+    fn of(platform: Platform, crawl: Crawl) -> Self {
         PlatformCollectConfig {
             enabled: true,
-            base_url: base_url.to_string(),
-            per_second,
-            burst: 1,
-            cookie_env: cookie_env.to_string(),
+            base_url: crawl.base_url.to_string(),
+            per_second: crawl.per_second,
+            burst: crawl.burst,
+            cookie_env: platform.cookie_env(),
             page_mode: false,
             signer_url: String::new(),
             detail_every: 24,
@@ -208,26 +244,15 @@ impl PlatformCollectConfig {
     }
 }
 
-impl Default for PlatformCollectConfig {
-    fn default() -> Self {
-        PlatformCollectConfig::new("http://127.0.0.1:9", 0.2, "")
-    }
-}
-
 impl CollectConfig {
-    /// The polled platforms, each with its section.
-    pub fn platforms(&self) -> [(Platform, &PlatformCollectConfig); 3] {
-        [
-            (Platform::Bilibili, &self.bilibili),
-            (Platform::Douyin, &self.douyin),
-            (Platform::Kuaishou, &self.kuaishou),
-        ]
+    /// The polled platforms, each with its section, in the table's order.
+    pub fn platforms(&self) -> impl Iterator<Item = (Platform, &PlatformCollectConfig)> {
+        self.platforms.iter().map(|(p, c)| (*p, c))
     }
 
     /// The section of a polled platform (`None` for a platform that is only imported).
     pub fn platform(&self, platform: Platform) -> Option<&PlatformCollectConfig> {
         self.platforms()
-            .into_iter()
             .find(|(p, _)| *p == platform)
             .map(|(_, c)| c)
     }
@@ -241,22 +266,10 @@ impl Default for CollectConfig {
             concurrency: 8,
             batch_max_rows: 1_000,
             interval_mins: 60,
-            // Gentle defaults (reference §1.5, §8): Bilibili 0.5/s, the signed platforms less.
-            bilibili: PlatformCollectConfig::new(
-                "https://api.bilibili.com",
-                0.5,
-                "HAOQI_BILIBILI_COOKIE",
-            ),
-            douyin: PlatformCollectConfig::new(
-                "https://www.douyin.com",
-                0.2,
-                "HAOQI_DOUYIN_COOKIE",
-            ),
-            kuaishou: PlatformCollectConfig::new(
-                "https://www.kuaishou.com",
-                0.2,
-                "HAOQI_KUAISHOU_COOKIE",
-            ),
+            platforms: Platform::ALL
+                .into_iter()
+                .filter_map(|p| Some((p, PlatformCollectConfig::of(p, p.crawl()?))))
+                .collect(),
         }
     }
 }
@@ -268,7 +281,6 @@ impl Config {
         let crawled = self
             .collect
             .platforms()
-            .into_iter()
             .filter(|(_, p)| p.enabled)
             .map(|(platform, _)| platform.as_str().to_string())
             .collect();
@@ -392,25 +404,66 @@ mod tests {
     #[test]
     fn collect_sections_take_the_signer_the_detail_cycle_and_buvid3() {
         let c = Config::default();
-        assert_eq!(c.collect.bilibili.detail_every, 24);
-        assert!(c.collect.bilibili.fetch_buvid3);
-        assert_eq!(c.collect.douyin.signer_url, "");
+        assert_eq!(
+            c.collect.platform(Platform::Bilibili).unwrap().detail_every,
+            24
+        );
+        assert!(c.collect.platform(Platform::Bilibili).unwrap().fetch_buvid3);
+        assert_eq!(c.collect.platform(Platform::Douyin).unwrap().signer_url, "");
         let c = Config::parse(
             Path::new("h.toml"),
             "[collect.douyin]\nsigner_url = \"http://127.0.0.1:7700/sign\"\n[collect.bilibili]\ndetail_every = 6\nfetch_buvid3 = false\n",
         )
         .unwrap();
-        assert_eq!(c.collect.douyin.signer_url, "http://127.0.0.1:7700/sign");
-        assert_eq!(c.collect.bilibili.detail_every, 6);
-        assert!(!c.collect.bilibili.fetch_buvid3);
+        assert_eq!(
+            c.collect.platform(Platform::Douyin).unwrap().signer_url,
+            "http://127.0.0.1:7700/sign"
+        );
+        assert_eq!(
+            c.collect.platform(Platform::Bilibili).unwrap().detail_every,
+            6
+        );
+        assert!(!c.collect.platform(Platform::Bilibili).unwrap().fetch_buvid3);
         // What a section leaves out is that platform's default, not a generic one.
-        assert_eq!(c.collect.bilibili.per_second, 0.5);
-        assert_eq!(c.collect.bilibili.base_url, "https://api.bilibili.com");
-        assert_eq!(c.collect.douyin.cookie_env, "HAOQI_DOUYIN_COOKIE");
-        assert_eq!(c.collect.kuaishou.base_url, "https://www.kuaishou.com");
+        assert_eq!(
+            c.collect.platform(Platform::Bilibili).unwrap().per_second,
+            0.5
+        );
+        assert_eq!(
+            c.collect.platform(Platform::Bilibili).unwrap().base_url,
+            "https://api.bilibili.com"
+        );
+        assert_eq!(
+            c.collect.platform(Platform::Douyin).unwrap().cookie_env,
+            "HAOQI_DOUYIN_COOKIE"
+        );
+        assert_eq!(
+            c.collect.platform(Platform::Kuaishou).unwrap().base_url,
+            "https://www.kuaishou.com"
+        );
         let e =
             Config::parse(Path::new("h.toml"), "[collect.douyin]\nsigner = \"x\"\n").unwrap_err();
         assert!(e.to_string().contains("signer"), "{e}");
+        // A section for a platform that is not polled, or a misspelt key, is refused by name.
+        for (text, named) in [
+            (
+                "[collect.wechat_channels]\nper_second = 1\n",
+                "wechat_channels",
+            ),
+            ("[collect]\ncontcat = \"x\"\n", "contcat"),
+            ("[collect.weibo]\nenabled = true\n", "weibo"),
+        ] {
+            let e = Config::parse(Path::new("h.toml"), text)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(named) && e.contains("bilibili"), "{text}: {e}");
+        }
+        let polled: Vec<Platform> = Config::default()
+            .collect
+            .platforms()
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(polled, Platform::crawled().collect::<Vec<_>>());
     }
 
     #[test]

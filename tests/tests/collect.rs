@@ -53,10 +53,8 @@ async fn sweep(test: &str, faults: Faults) -> (Arc<dyn Store>, collect::CollectR
         per_second: Some(20.0),
         ..CollectOptions::default()
     };
-    let config = CollectConfig {
-        timeout_ms: 500,
-        ..CollectConfig::default()
-    };
+    let mut config = CollectConfig::default();
+    config.timeout_ms = 500;
     let sweeper = collect::sweeper(&config, &opts).expect("sweeper");
     let targets = collect::targets(&registry, &sweeper.platforms());
     assert_eq!(targets.len(), 5);
@@ -269,10 +267,8 @@ async fn healthz_reports_each_platforms_collectors() {
                 per_second: Some(20.0),
                 ..CollectOptions::default()
             };
-            let config = CollectConfig {
-                timeout_ms: 500,
-                ..CollectConfig::default()
-            };
+            let mut config = CollectConfig::default();
+            config.timeout_ms = 500;
             let sweeper = Arc::new(collect::sweeper(&config, &opts).expect("sweeper"));
             let scheduler = Scheduler::new(
                 sweeper.clone(),

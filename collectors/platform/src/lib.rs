@@ -9,5 +9,5 @@ mod platform;
 mod raw;
 
 pub use error::{check_status, FetchError, EXCERPT_LIMIT};
-pub use platform::{Crawl, Platform, UnknownPlatform};
+pub use platform::{Counter, Crawl, IdShape, Platform, UnknownPlatform};
 pub use raw::{Decoded, RawCount, RawCounters, Response, PARSER_VERSION};

@@ -21,6 +21,39 @@ pub struct Crawl {
     pub burst: u32,
 }
 
+/// The shape of a platform's account id: Douyin's `sec_uid` (`MS4wLjABAAAA…`), Kuaishou's
+/// `3x…`, Bilibili's numeric `mid`, Channels' `sph…`, an official account's `gh_…`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdShape {
+    /// A fixed prefix and hex-like digits.
+    Hex { prefix: &'static str, digits: usize },
+    /// A decimal number.
+    Number,
+}
+
+impl IdShape {
+    /// A made-up id of this shape for the demo registry: from `hex` (digits of a hash, at least
+    /// as many as the shape needs) or `number`.
+    pub fn sample(self, hex: &str, number: u64) -> String {
+        match self {
+            IdShape::Hex { prefix, digits } => {
+                format!("{prefix}{}", hex.get(..digits).unwrap_or(hex))
+            }
+            IdShape::Number => number.to_string(),
+        }
+    }
+}
+
+/// A counter a reading can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counter {
+    Followers,
+    Likes,
+    Views,
+    Posts,
+    Following,
+}
+
 macro_rules! platforms {
     ($(
         $(#[$doc:meta])*
@@ -28,7 +61,10 @@ macro_rules! platforms {
             id: $id:literal,
             name: $name:literal,
             aliases: [$($alias:literal),*],
+            short: $short:literal,
+            id_shape: $shape:expr,
             video: $video:literal,
+            exposes: [$($counter:ident),*],
             crawl: $crawl:expr $(,)?
         }
     ),+ $(,)?) => {
@@ -59,10 +95,25 @@ macro_rules! platforms {
                 match self { $(Platform::$variant => &[$($alias),*],)+ }
             }
 
+            /// The short code in account ids (`ks001-dy`).
+            pub fn short(self) -> &'static str {
+                match self { $(Platform::$variant => $short,)+ }
+            }
+
+            /// What the platform's own account ids look like.
+            pub fn id_shape(self) -> IdShape {
+                match self { $(Platform::$variant => $shape,)+ }
+            }
+
             /// One of the short-video platforms on which the plan (seed 000, §3.3) requires
             /// every unit to open a standardised account.
             pub const fn is_video(self) -> bool {
                 match self { $(Platform::$variant => $video,)+ }
+            }
+
+            /// Whether the platform's public numbers include `counter`.
+            pub fn exposes(self, counter: Counter) -> bool {
+                match self { $(Platform::$variant => [$(Counter::$counter),*].contains(&counter),)+ }
             }
 
             /// How haoqi polls it, or `None` when its numbers arrive only through imports.
@@ -78,8 +129,11 @@ platforms! {
         id: "douyin",
         name: "抖音",
         aliases: [],
+        short: "dy",
+        id_shape: IdShape::Hex { prefix: "MS4wLjABAAAA", digits: 40 },
         video: true,
         // Signed requests (reference §2): gentler than Bilibili.
+        exposes: [Followers, Likes, Posts, Following],
         crawl: Some(Crawl { base_url: "https://www.douyin.com", per_second: 0.2, burst: 1 }),
     },
     /// No public counters: its numbers arrive through imports.
@@ -87,22 +141,31 @@ platforms! {
         id: "wechat_channels",
         name: "视频号",
         aliases: ["微信视频号"],
+        short: "sph",
+        id_shape: IdShape::Hex { prefix: "sph", digits: 11 },
         video: true,
+        exposes: [Followers],
         crawl: None,
     },
     Kuaishou {
         id: "kuaishou",
         name: "快手",
         aliases: [],
+        short: "ks",
+        id_shape: IdShape::Hex { prefix: "3x", digits: 13 },
         video: true,
+        exposes: [Followers, Posts, Following],
         crawl: Some(Crawl { base_url: "https://www.kuaishou.com", per_second: 0.2, burst: 1 }),
     },
     Bilibili {
         id: "bilibili",
         name: "哔哩哔哩",
         aliases: ["b站", "B站", "bilibili.com"],
+        short: "bili",
+        id_shape: IdShape::Number,
         video: true,
         // Reference §1.5: risk control after ~70 calls at 1/s.
+        exposes: [Followers, Likes, Views, Posts, Following],
         crawl: Some(Crawl { base_url: "https://api.bilibili.com", per_second: 0.5, burst: 1 }),
     },
     /// Tracked but not required by the plan; imported.
@@ -110,7 +173,10 @@ platforms! {
         id: "wechat_official",
         name: "公众号",
         aliases: ["微信公众号"],
+        short: "gzh",
+        id_shape: IdShape::Hex { prefix: "gh_", digits: 12 },
         video: false,
+        exposes: [Followers],
         crawl: None,
     },
 }
@@ -252,5 +318,21 @@ mod tests {
         assert_eq!(Platform::Douyin.crawl().map(|c| c.per_second), Some(0.2));
         assert_eq!(Platform::WechatChannels.crawl(), None);
         assert_eq!(Platform::Douyin.cookie_env(), "HAOQI_DOUYIN_COOKIE");
+    }
+
+    #[test]
+    fn sample_ids_have_the_platforms_shapes() {
+        let hex = "0123456789abcdef".repeat(4);
+        assert_eq!(Platform::Bilibili.id_shape().sample(&hex, 42), "42");
+        let dy = Platform::Douyin.id_shape().sample(&hex, 0);
+        assert!(dy.starts_with("MS4wLjABAAAA") && dy.len() == 52, "{dy}");
+        assert_eq!(
+            Platform::Kuaishou.id_shape().sample(&hex, 0),
+            "3x0123456789abc"
+        );
+        assert_eq!(Platform::WechatOfficial.short(), "gzh");
+        assert!(!Platform::Kuaishou.exposes(Counter::Likes));
+        assert!(Platform::Bilibili.exposes(Counter::Views));
+        assert!(Platform::ALL.iter().all(|p| p.exposes(Counter::Followers)));
     }
 }

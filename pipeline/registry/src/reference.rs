@@ -288,7 +288,7 @@ pub fn generate(regions: &[Region]) -> ReferenceFiles {
             _ => format!("好奇{}", g.account_stem),
         };
         for p in Platform::VIDEO {
-            let account_id = format!("{}-{}", g.unit_id, short_platform(p));
+            let account_id = format!("{}-{}", g.unit_id, p.short());
             mid += 1;
             res = res.and(a.write_record([
                 account_id.as_str(),
@@ -305,7 +305,7 @@ pub fn generate(regions: &[Region]) -> ReferenceFiles {
         // The associations' older WeChat official accounts stay the official channel (seed 000
         // §3.5); tracked, not standardised.
         if matches!(g.kind, Kind::RegionAssoc | Kind::PrefectureAssoc) {
-            let account_id = format!("{}-{}", g.unit_id, short_platform(Platform::WechatOfficial));
+            let account_id = format!("{}-{}", g.unit_id, Platform::WechatOfficial.short());
             let old_name = if g.kind == Kind::RegionAssoc {
                 "新疆科协".to_string()
             } else {
@@ -336,27 +336,10 @@ pub fn generate(regions: &[Region]) -> ReferenceFiles {
     }
 }
 
-pub fn short_platform(p: Platform) -> &'static str {
-    match p {
-        Platform::Douyin => "dy",
-        Platform::WechatChannels => "sph",
-        Platform::Kuaishou => "ks",
-        Platform::Bilibili => "bili",
-        Platform::WechatOfficial => "gzh",
-    }
-}
-
-/// A sample id in the platform's real format: Douyin `sec_uid` (MS4wLjABAAAA…), Kuaishou `3x…`,
-/// Bilibili numeric `mid`, Channels `sph…`, official account `gh_…`.
+/// A sample id in the platform's real format (see [`haoqi_platform::IdShape`]).
 fn sample_platform_id(p: Platform, account_id: &str, mid: u64) -> String {
-    let h = hex::encode(Sha256::digest(account_id.as_bytes()));
-    match p {
-        Platform::Douyin => format!("MS4wLjABAAAA{}", &h[..40]),
-        Platform::Kuaishou => format!("3x{}", &h[..13]),
-        Platform::Bilibili => mid.to_string(),
-        Platform::WechatChannels => format!("sph{}", &h[..11]),
-        Platform::WechatOfficial => format!("gh_{}", &h[..12]),
-    }
+    p.id_shape()
+        .sample(&hex::encode(Sha256::digest(account_id.as_bytes())), mid)
 }
 
 /// Spreads `n` units over the prefectures in proportion to population (largest remainder),

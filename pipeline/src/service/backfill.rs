@@ -6,6 +6,7 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use haoqi_model::tick::Tick;
 use haoqi_platform::hash::seed_of;
+use haoqi_platform::Counter;
 use haoqi_simulator::growth::{day_of, Curve};
 
 use haoqi_model::count::Count;
@@ -53,11 +54,10 @@ pub async fn backfill(
             );
             // Only the counters the platform exposes (reference §2–3): Kuaishou has no likes,
             // WeChat arrives by import with followers alone.
-            use haoqi_platform::Platform as P;
-            if matches!(a.platform, P::Douyin | P::Bilibili) {
+            if a.platform.exposes(Counter::Likes) {
                 r.likes = Some(Count::exact(c.likes(d)));
             }
-            if matches!(a.platform, P::Douyin | P::Bilibili | P::Kuaishou) {
+            if a.platform.exposes(Counter::Posts) {
                 r.posts = Some(Count::exact(c.posts(d)));
             }
             r.provenance = "haoqi demo backfill".into();
