@@ -63,7 +63,7 @@ fn batch(seq: u64, n: u64) -> Batch {
 fn insert(c: &mut Criterion) {
     let rt = runtime();
     let store = rt.block_on(fresh("bench_insert"));
-    let spool = Spool::open(&engine_dir().join("spool")).expect("spool");
+    let spool = Spool::open(&engine_dir().join("spool"), "test").expect("spool");
     let writer = Writer::new(store, spool);
     let mut seq = 0u64;
     let mut g = c.benchmark_group("store");

@@ -41,6 +41,7 @@ use serde::Deserialize;
 
 use haoqi_registry::TargetRules;
 use haoqi_store::location::{Secret, StoreLocation, PASSWORD_ENV};
+use haoqi_store::spool::{Spool, SpoolError};
 use haoqi_store::StoreError;
 
 pub const DEFAULT_CONFIG_FILE: &str = "haoqi.toml";
@@ -373,17 +374,22 @@ impl Config {
             .or_else(|| self.registry.dir.clone())
     }
 
-    /// The spool directory for a store location.
+    /// The spool directory for a store location: one per store (`<spool dir>/<store key>`), so
+    /// two stores never replay each other's batches.
     pub fn spool_dir(&self, location: &StoreLocation) -> PathBuf {
-        if let Some(d) = &self.spool.dir {
-            return d.clone();
-        }
-        match location {
-            StoreLocation::Embedded { path, .. } => path
+        let base = match (&self.spool.dir, location) {
+            (Some(d), _) => d.clone(),
+            (None, StoreLocation::Embedded { path, .. }) => path
                 .parent()
                 .map_or_else(|| PathBuf::from("spool"), |p| p.join("spool")),
-            StoreLocation::Server(_) => PathBuf::from("./data/spool"),
-        }
+            (None, StoreLocation::Server(_)) => PathBuf::from("./data/spool"),
+        };
+        base.join(location.spool_key())
+    }
+
+    /// The spool of the store at `location`.
+    pub fn spool(&self, location: &StoreLocation) -> Result<Spool, SpoolError> {
+        Spool::open(&self.spool_dir(location), &location.spool_key())
     }
 }
 

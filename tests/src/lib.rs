@@ -147,7 +147,7 @@ pub async fn write_stored(store: &Arc<dyn Store>, test: &str, readings: &[Readin
     use haoqi_store::spool::{Spool, WriteOutcome, Writer};
     let writer = Writer::new(
         store.clone(),
-        Spool::open(&engine_dir().join(format!("spool-{test}"))).expect("spool"),
+        Spool::open(&engine_dir().join(format!("spool-{test}")), "test").expect("spool"),
     );
     for chunk in readings.chunks(5_000) {
         let outcome = writer

@@ -46,7 +46,7 @@ async fn fixture(test: &str) -> std::sync::Arc<dyn Store> {
         followers("E", Kuaishou, "2024-03-05T06:00:00Z", "2.1万"),
     ];
     let dir = engine_dir().join(format!("spool-{test}"));
-    let writer = Writer::new(store.clone(), Spool::open(&dir).expect("spool"));
+    let writer = Writer::new(store.clone(), Spool::open(&dir, "test").expect("spool"));
     // Two batches, out of time order: order of arrival must not matter.
     let (late, early) = readings.split_at(6);
     for part in [early, late] {
@@ -266,7 +266,7 @@ async fn open_bounds_and_same_time_readings() {
         .expect("load registry");
     let writer = Writer::new(
         store.clone(),
-        Spool::open(&engine_dir().join("spool-bounds")).expect("spool"),
+        Spool::open(&engine_dir().join("spool-bounds"), "test").expect("spool"),
     );
     // E: an exact count, then "10万+" (at least 100,000, no upper bound).
     // D: a crawl and an import at the same millisecond; the larger value wins whatever the

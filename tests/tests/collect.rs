@@ -60,7 +60,7 @@ async fn sweep(test: &str, faults: Faults) -> (Arc<dyn Store>, collect::CollectR
     assert_eq!(targets.len(), 5);
     let writer = Writer::new(
         store.clone(),
-        Spool::open(&engine_dir().join(format!("spool-{test}"))).expect("spool"),
+        Spool::open(&engine_dir().join(format!("spool-{test}")), "test").expect("spool"),
     );
     let sink = collect::Sink {
         store: store.clone(),
@@ -186,7 +186,7 @@ async fn limiter_waits_and_queue_depth_reach_the_metrics() {
     let targets = collect::targets(&registry, &sweeper.platforms());
     let writer = Writer::new(
         store.clone(),
-        Spool::open(&engine_dir().join("spool-collect_metrics")).expect("spool"),
+        Spool::open(&engine_dir().join("spool-collect_metrics"), "test").expect("spool"),
     );
     let sink = collect::Sink {
         store: store.clone(),
@@ -390,7 +390,7 @@ async fn accounts_near_their_target_are_found() {
     ];
     let writer = Writer::new(
         store.clone(),
-        Spool::open(&engine_dir().join("spool-collect_near")).expect("spool"),
+        Spool::open(&engine_dir().join("spool-collect_near"), "test").expect("spool"),
     );
     writer
         .write(&Batch::new(&readings, Utc::now()))

@@ -526,7 +526,7 @@ async fn fixture() -> Fixture {
         .expect("load registry");
     let writer = Writer::new(
         store.clone(),
-        Spool::open(&engine_dir().join("spool-dashboards")).expect("spool"),
+        Spool::open(&engine_dir().join("spool-dashboards"), "test").expect("spool"),
     );
     let written = haoqi::service::backfill::backfill(
         &registry,

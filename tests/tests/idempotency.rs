@@ -117,7 +117,7 @@ async fn the_same_batch_twice_counts_once() {
     let store = fresh_store("twice").await;
     let writer = Writer::new(
         store.clone(),
-        Spool::open(&engine_dir().join("spool-twice")).expect("spool"),
+        Spool::open(&engine_dir().join("spool-twice"), "test").expect("spool"),
     );
     let batch = batch_of(50, "2024-05-01");
     assert_eq!(
@@ -150,7 +150,7 @@ async fn the_same_batch_twice_counts_once() {
 #[tokio::test]
 async fn replay_after_a_crash_between_write_and_acknowledgement_counts_once() {
     let store = fresh_store("crash").await;
-    let spool = Spool::open(&engine_dir().join("spool-crash")).expect("spool");
+    let spool = Spool::open(&engine_dir().join("spool-crash"), "test").expect("spool");
     let batch = batch_of(20, "2024-06-01");
     // The batch was spooled, then written, then the process died before removing the file.
     let file = spool.push(&batch).expect("push");
@@ -176,7 +176,7 @@ async fn replay_after_a_crash_between_write_and_acknowledgement_counts_once() {
 #[tokio::test]
 async fn an_outage_is_bridged_by_the_spool_in_order() {
     let store = fresh_store("outage").await;
-    let spool = Spool::open(&engine_dir().join("spool-outage")).expect("spool");
+    let spool = Spool::open(&engine_dir().join("spool-outage"), "test").expect("spool");
     // A ClickHouse server that is not there: port 1 on loopback refuses connections.
     let down = StoreLocation::parse("http://haoqi@127.0.0.1:1/haoqi", Some(Secret::new("pw")))
         .expect("url");
@@ -226,7 +226,7 @@ async fn an_outage_is_bridged_by_the_spool_in_order() {
 #[tokio::test]
 async fn a_batch_the_store_refuses_is_an_error_not_a_silent_loss() {
     let store = fresh_store("refused").await;
-    let spool = Spool::open(&engine_dir().join("spool-refused")).expect("spool");
+    let spool = Spool::open(&engine_dir().join("spool-refused"), "test").expect("spool");
     let writer = Writer::new(store.clone(), spool.clone());
     let mut bad = batch_of(1, "2024-08-01");
     bad.data = bad

@@ -432,7 +432,7 @@ async fn a_frozen_ranking_survives_late_imports_and_shows_what_changed() {
     )];
     let writer = Writer::new(
         store.clone(),
-        Spool::open(&engine_dir().join("spool-late")).expect("spool"),
+        Spool::open(&engine_dir().join("spool-late"), "test").expect("spool"),
     );
     writer
         .write(&Batch::new(&late, chrono::Utc::now()))

@@ -17,7 +17,7 @@ use haoqi_import::registry_import::{self, RegistryPlan};
 use haoqi_import::{store as records, template, Mapping, SourceFile};
 use haoqi_registry::Registry;
 use haoqi_store::migrate;
-use haoqi_store::spool::{Spool, Writer};
+use haoqi_store::spool::Writer;
 
 #[derive(Subcommand, Debug)]
 pub enum ImportCommand {
@@ -405,7 +405,7 @@ async fn import_readings(ctx: &Session, args: &ReadingsArgs) -> Result<ExitCode>
         )?;
         return Ok(ExitCode::FAILURE);
     }
-    let spool = Spool::open(&ctx.config.spool_dir(&ctx.location))?;
+    let spool = ctx.config.spool(&ctx.location)?;
     let writer = Writer::new(store.clone(), spool);
     let applied = readings::apply(&plan, store.as_ref(), &writer).await?;
     if let Some(name) = &args.save_map {

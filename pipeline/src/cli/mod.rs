@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::output::{render, Format, Table};
 use haoqi_analytics::progress::{self, By, ProgressQuery};
 use haoqi_registry::{self as registry, check, Registry};
-use haoqi_store::spool::{Spool, Writer};
+use haoqi_store::spool::Writer;
 use haoqi_store::{self as store, migrate, Store, StoreLocation};
 
 #[derive(Parser, Debug)]
@@ -51,6 +51,13 @@ pub enum Command {
         after_help = "Examples:\n  haoqi init\n  haoqi --store embedded:/var/lib/haoqi init\n  haoqi init --print --cluster haoqi_cluster --database haoqi > cluster.sql"
     )]
     Init(InitArgs),
+    /// Check the store's invariants: every batch complete, every imported reading recorded,
+    /// every spool file this store's, every daily rollup equal to its readings; `--repair`
+    /// fixes what it can. Exit status 1 while differences remain.
+    #[command(
+        after_help = "Examples:\n  haoqi check\n  haoqi check --repair\n  haoqi check --fast --format json"
+    )]
+    Check(store_check::CheckArgs),
     /// Check, load or regenerate the registry of units and accounts.
     #[command(subcommand)]
     Registry(RegistryCommand),
@@ -334,6 +341,7 @@ macro_rules! outln {
 }
 
 mod analytics;
+mod store_check;
 mod import;
 
 /// Parses the command line and runs it.
@@ -419,6 +427,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     let ctx = Session::new(&cli)?;
     match cli.command {
         Command::Init(args) => init(&ctx, &args).await,
+        Command::Check(args) => store_check::run(&ctx, &args).await,
         Command::Registry(RegistryCommand::Check { format }) => registry_check(&ctx, format),
         Command::Registry(RegistryCommand::Load) => registry_load(&ctx).await,
         Command::Registry(RegistryCommand::Reference { out }) => registry_reference(&out),
@@ -482,8 +491,14 @@ async fn init(ctx: &Session, args: &InitArgs) -> Result<ExitCode> {
     if !args.no_registry {
         load_registry(ctx, store.as_ref()).await?;
     }
-    let spool = Spool::open(&ctx.config.spool_dir(&ctx.location))?;
+    let spool = ctx.config.spool(&ctx.location)?;
     let replay = Writer::new(store.clone(), spool.clone()).replay().await?;
+    if replay.recovered > 0 {
+        outln!(
+            "interrupted batches completed: {} (their readings' daily rollup derived again)",
+            replay.recovered
+        );
+    }
     outln!(
         "spool {}: replayed {} batch(es) ({} readings), {} rejected, {} waiting",
         spool.dir().display(),
@@ -492,6 +507,15 @@ async fn init(ctx: &Session, args: &InitArgs) -> Result<ExitCode> {
         replay.rejected,
         replay.remaining
     );
+    let fast = store::check::check(
+        store.as_ref(),
+        Some(&spool),
+        store::check::CheckOptions::default(),
+    )
+    .await?;
+    for line in store_check::init_lines(&fast) {
+        outln!("{line}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -739,7 +763,7 @@ async fn collect(ctx: &Session, args: &CollectArgs) -> Result<ExitCode> {
     let opts = args.endpoint.options(&args.platforms);
     let sweeper = crate::service::collect::sweeper(&ctx.config.collect, &opts)?;
     let targets = crate::service::collect::targets(&registry, &sweeper.platforms());
-    let spool = Spool::open(&ctx.config.spool_dir(&ctx.location))?;
+    let spool = ctx.config.spool(&ctx.location)?;
     let writer = Writer::new(store.clone(), spool);
     let source = args.endpoint.source();
     let sink = crate::service::collect::Sink {
@@ -813,7 +837,7 @@ async fn demo(ctx: &Session, args: &DemoArgs) -> Result<ExitCode> {
         config: &ctx.config,
         registry: ctx.registry()?,
         store,
-        spool_dir: ctx.config.spool_dir(&ctx.location),
+        spool: ctx.config.spool(&ctx.location)?,
         days: args.days,
         rate: args.rate,
         faults: args.faults,
@@ -829,7 +853,7 @@ async fn run_collectors(ctx: &Session, args: &RunArgs) -> Result<ExitCode> {
         config: &ctx.config,
         registry: ctx.registry()?,
         store: ctx.store().await?,
-        spool_dir: ctx.config.spool_dir(&ctx.location),
+        spool: ctx.config.spool(&ctx.location)?,
         options: args.endpoint.options(&[]),
         source: args.endpoint.source(),
         interval_mins: args

@@ -28,7 +28,6 @@ use haoqi_model::table::Table;
 use haoqi_model::tick::Tick;
 use haoqi_registry::Registry;
 use haoqi_store::spool::{WriteError, WriteOutcome, Writer};
-use haoqi_store::sql::{self, Params};
 use haoqi_store::{Store, StoreError};
 use haoqi_web::api::{circuit_name, CollectorHealth, CollectorState, PlatformHealth};
 
@@ -333,32 +332,22 @@ fn event(o: &Outcome, outcome: &str, err: Option<&FetchError>) -> String {
     .to_string()
 }
 
-async fn write_events(store: &dyn Store, rows: &mut Vec<String>) -> usize {
+/// Writes the buffered events through the writer: stored, or spooled with the readings when
+/// the store is away (an outage must not leave a hole in the attempts the health view reads).
+async fn write_events(writer: &Writer, rows: &mut Vec<String>) -> Result<usize, CollectError> {
     if rows.is_empty() {
-        return 0;
+        return Ok(0);
     }
-    let data = rows.join("\n");
-    let token = hex::encode(Sha256::digest(data.as_bytes()));
-    let n = rows.len();
-    rows.clear();
-    let insert = match sql::render(
-        sql::queries::EVENTS_INSERT,
-        &Params::new(store.database()).set("token", token),
-    ) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot render the events insert");
-            return 0;
-        }
+    let mut data = rows.join("\n");
+    data.push('\n');
+    let batch = Batch {
+        token: hex::encode(Sha256::digest(data.as_bytes())),
+        rows: rows.len(),
+        data,
     };
-    // Events are operational records: if the store is away they are logged, not spooled.
-    match store.insert_json_each_row(&insert, data.as_bytes()).await {
-        Ok(()) => n,
-        Err(e) => {
-            tracing::warn!(error = %e, events = n, "collection events not written");
-            0
-        }
-    }
+    rows.clear();
+    writer.write_events(&batch).await?;
+    Ok(batch.rows)
 }
 
 /// Where a sweep's outcomes go.
@@ -451,8 +440,7 @@ impl<'a> Consumer<'a> {
                 m.readings_written.inc_by(n as u64);
             }
         }
-        self.report.events_written +=
-            write_events(self.sink.store.as_ref(), &mut self.events).await;
+        self.report.events_written += write_events(self.sink.writer, &mut self.events).await?;
         Ok(())
     }
 }

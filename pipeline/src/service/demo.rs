@@ -4,7 +4,6 @@
 //! `simulated` and never mistaken for real readings.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -27,7 +26,7 @@ pub struct DemoPlan<'a> {
     pub config: &'a Config,
     pub registry: Registry,
     pub store: Arc<dyn Store>,
-    pub spool_dir: PathBuf,
+    pub spool: Spool,
     pub days: u32,
     pub rate: f64,
     pub faults: f64,
@@ -52,7 +51,7 @@ pub async fn run(plan: DemoPlan<'_>, history: &dyn Tick, say: Say<'_>) -> Result
     let (sim, sim_url) = start_simulator(&plan).await?;
     say(&format!("2/5 simulator on {sim_url}"));
 
-    let writer = Writer::new(store.clone(), Spool::open(&plan.spool_dir)?);
+    let writer = Writer::new(store.clone(), plan.spool.clone());
     let written = super::backfill::backfill(
         &plan.registry,
         &writer,

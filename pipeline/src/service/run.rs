@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,7 +29,7 @@ pub struct RunPlan<'a> {
     pub config: &'a Config,
     pub registry: Registry,
     pub store: Arc<dyn Store>,
-    pub spool_dir: PathBuf,
+    pub spool: Spool,
     pub options: CollectOptions,
     pub source: Source,
     pub interval_mins: u64,
@@ -50,7 +49,7 @@ pub async fn run(plan: RunPlan<'_>, say: Say<'_>) -> Result<CollectReport> {
             store.describe()
         ));
     }
-    let spool = Spool::open(&plan.spool_dir)?;
+    let spool = plan.spool.clone();
     let writer = Writer::new(store.clone(), spool.clone());
     let replay = writer.replay().await?;
     if replay.replayed > 0 {

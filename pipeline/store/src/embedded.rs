@@ -229,6 +229,10 @@ impl Store for EmbeddedStore {
         self.run(sql, "TabSeparated").await.map(|_| ())
     }
 
+    fn exclusive(&self) -> bool {
+        true
+    }
+
     fn database(&self) -> &str {
         &self.database
     }

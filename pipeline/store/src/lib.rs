@@ -11,8 +11,10 @@
 //! --store http://haoqi@ch.example:8123/haoqi   (password from HAOQI_CLICKHOUSE_PASSWORD)
 //! ```
 
+pub mod check;
 pub mod cluster;
 mod embedded;
+pub mod journal;
 pub mod location;
 pub mod migrate;
 mod server;
@@ -130,6 +132,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Runs `insert_sql` (an `INSERT … FORMAT JSONEachRow` statement, settings included) with
     /// `data` (one JSON object per line) as its input.
     async fn insert_json_each_row(&self, insert_sql: &str, data: &[u8]) -> Result<(), StoreError>;
+
+    /// Whether this process is the only writer (the embedded store holds its data directory's
+    /// lock): then a batch begun and not done cannot be another process's insert in flight.
+    fn exclusive(&self) -> bool {
+        false
+    }
 
     /// The database the store's tables live in.
     fn database(&self) -> &str;

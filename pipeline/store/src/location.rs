@@ -65,6 +65,27 @@ impl Default for StoreLocation {
 }
 
 impl StoreLocation {
+    /// A name for this store that is safe as a directory name and differs between any two
+    /// stores (data directory or server, and database): each store has its own spool under it,
+    /// so a batch can only ever be replayed into the store it was written for.
+    pub fn spool_key(&self) -> String {
+        let raw = match self {
+            StoreLocation::Embedded { path, database } => format!(
+                "embedded-{}-{database}",
+                path.file_name()
+                    .map_or_else(|| "root".into(), |n| n.to_string_lossy())
+            ),
+            StoreLocation::Server(s) => format!(
+                "server-{}-{}",
+                s.url.split("://").nth(1).unwrap_or(&s.url),
+                s.database
+            ),
+        };
+        raw.chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+            .collect()
+    }
+
     /// The database the store works in.
     pub fn database(&self) -> &str {
         match self {

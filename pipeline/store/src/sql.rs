@@ -67,6 +67,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "last_attempts",
         include_str!("../sql/migrations/0011_last_attempts.sql"),
     ),
+    (
+        12,
+        "batch_journal",
+        include_str!("../sql/migrations/0012_batch_journal.sql"),
+    ),
 ];
 
 /// Pieces of SQL that several queries share, spliced in where a query says `{fragment:NAME}`
@@ -125,6 +130,14 @@ pub mod queries {
     pub const RANK_FREEZE_INSERT: &str = include_str!("../sql/queries/rank_freeze_insert.sql");
     pub const ANOMALY_RESOLUTIONS: &str = include_str!("../sql/queries/anomaly_resolutions.sql");
     pub const ANOMALY_RESOLVE: &str = include_str!("../sql/queries/anomaly_resolve.sql");
+    pub const JOURNAL_INSERT: &str = include_str!("../sql/queries/journal_insert.sql");
+    pub const JOURNAL_PENDING: &str = include_str!("../sql/queries/journal_pending.sql");
+    pub const ROLLUP_REBUILD: &str = include_str!("../sql/queries/rollup_rebuild.sql");
+    pub const ROLLUP_FORGET: &str = include_str!("../sql/queries/rollup_forget.sql");
+    pub const READINGS_FORGET: &str = include_str!("../sql/queries/readings_forget.sql");
+    pub const CHECK_ROLLUP: &str = include_str!("../sql/queries/check_rollup.sql");
+    pub const CHECK_IMPORTS: &str = include_str!("../sql/queries/check_imports.sql");
+    pub const BATCH_DAYS: &str = include_str!("../sql/queries/batch_days.sql");
 }
 
 /// A parameter value. The declared type in the SQL decides how it is written.
