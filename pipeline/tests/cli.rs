@@ -484,7 +484,7 @@ fn sigkill_mid_run_then_restart_counts_nothing_twice_and_replays_the_spool() {
         rows > 2082,
         "the killed run stored something before the restart's sweep: {rows}"
     );
-    let spool_left = std::fs::read_dir(d.join("data/spool"))
+    let spool_left = std::fs::read_dir(d.join("data/spool/embedded-haoqi-haoqi"))
         .map(|r| {
             r.filter(|e| {
                 e.as_ref()
@@ -496,12 +496,14 @@ fn sigkill_mid_run_then_restart_counts_nothing_twice_and_replays_the_spool() {
     assert_eq!(spool_left, 0, "everything spooled was replayed");
 }
 
-/// The store is away when collection starts: the sweep still runs and every reading goes to the
-/// spool; when a store answers again, the spool is replayed into it, once. No ClickHouse server
-/// runs on this machine, so the outage is a server URL nobody answers, and the store that comes
-/// back is the embedded one sharing the same spool (`./data/spool` for both).
+/// The store is away when collection starts: the sweep still runs and every reading, and every
+/// collection event, goes to that store's own spool. Another store (here the embedded one
+/// beside it) never replays those batches: each store has its own spool, and a batch file
+/// copied into another store's spool is found by `haoqi check` and quarantined, not replayed
+/// (issue 15, case 5). The replay into the store that comes back is tested in
+/// tests/tests/idempotency.rs.
 #[test]
-fn store_down_at_start_spools_then_replays_once() {
+fn store_down_at_start_spools_for_that_store_only() {
     let d = scratch("outage");
     let (mut sim, url) = simulator(&d, "0");
     let dead = std::net::TcpListener::bind("127.0.0.1:0")
@@ -527,17 +529,49 @@ fn store_down_at_start_spools_then_replays_once() {
     let _ = sim.kill();
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("unreachable"), "{}", text(&out));
-    let spooled: Vec<_> = std::fs::read_dir(d.join("data/spool"))
-        .expect("spool dir")
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
-        .collect();
+    let jsonl = |dir: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .map(|r| {
+                r.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let server_spool = d.join(format!("data/spool/server-127.0.0.1_{dead}-haoqi"));
+    let spooled = jsonl(&server_spool);
     assert!(!spooled.is_empty(), "nothing spooled: {}", text(&out));
+    let header = |p: &Path| -> String {
+        std::fs::read_to_string(p)
+            .unwrap_or_default()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        spooled
+            .iter()
+            .any(|p| header(p).contains(r#""kind":"events""#)),
+        "collection events are spooled too"
+    );
+    assert!(spooled
+        .iter()
+        .any(|p| header(p).contains(r#""kind":"readings""#)));
+    assert!(
+        jsonl(&d.join("data/spool")).is_empty(),
+        "nothing in the shared directory"
+    );
 
-    // The store is back: init applies the schema and replays the spool.
+    // The embedded store beside it replays nothing of the other store's.
     let init = haoqi(&d, &["init", "--no-registry"]);
     assert!(init.status.success(), "{}", text(&init));
-    assert!(text(&init).contains("replayed"), "{}", text(&init));
+    assert!(
+        text(&init).contains("replayed 0 batch(es)"),
+        "{}",
+        text(&init)
+    );
     let q = |sql: &str| -> u64 {
         let out = haoqi(&d, &["sql", sql, "--format", "csv"]);
         assert!(out.status.success(), "{}", text(&out));
@@ -547,26 +581,29 @@ fn store_down_at_start_spools_then_replays_once() {
             .and_then(|l| l.trim().parse().ok())
             .unwrap_or_else(|| panic!("no number from {sql}: {}", text(&out)))
     };
-    // Every Bilibili account the simulator answered for (it plays a few deleted ones) was read
-    // once, and every one of those readings came back from the spool.
-    let read: u64 = text(&out)
-        .lines()
-        .find(|l| l.starts_with("bilibili") && l.split_whitespace().nth(1) == Some("reading"))
-        .and_then(|l| l.split_whitespace().nth(2)?.parse().ok())
-        .unwrap_or_else(|| panic!("no reading count in {}", text(&out)));
-    assert!(read > 650, "{}", text(&out));
-    assert_eq!(
-        q("SELECT uniqExact(account_id) FROM {db:Identifier}.readings"),
-        read
+    assert_eq!(q("SELECT count() FROM {db:Identifier}.readings"), 0);
+
+    // A batch file copied into the embedded store's spool is another store's: reported,
+    // quarantined by --repair, never replayed.
+    let own = d.join("data/spool/embedded-haoqi-haoqi");
+    let copied = own.join(spooled[0].file_name().expect("name"));
+    std::fs::copy(&spooled[0], &copied).expect("copy");
+    let check = haoqi(&d, &["check", "--fast"]);
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check));
+    assert!(
+        text(&check).contains("foreign_spool_file"),
+        "{}",
+        text(&check)
     );
-    assert_eq!(q("SELECT count() FROM {db:Identifier}.readings"), read);
-    let left = std::fs::read_dir(d.join("data/spool"))
-        .expect("spool dir")
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
-        .count();
-    assert_eq!(left, 0, "the spool is empty after the replay");
-    // A second start replays nothing and counts nothing twice.
+    let repair = haoqi(&d, &["check", "--fast", "--repair"]);
+    assert!(repair.status.success(), "{}", text(&repair));
+    assert!(!copied.exists());
+    assert!(own
+        .join("rejected")
+        .join(copied.file_name().expect("name"))
+        .exists());
     assert!(haoqi(&d, &["init", "--no-registry"]).status.success());
-    assert_eq!(q("SELECT count() FROM {db:Identifier}.readings"), read);
+    assert_eq!(q("SELECT count() FROM {db:Identifier}.readings"), 0);
+    let clean = haoqi(&d, &["check", "--fast"]);
+    assert!(clean.status.success(), "{}", text(&clean));
 }

@@ -59,7 +59,10 @@ async fn env(test: &str, registry: Registry) -> Env {
     .expect("load registry");
     let spool_dir = engine_dir().join(format!("spool-{test}"));
     let _ = std::fs::remove_dir_all(&spool_dir);
-    let writer = Writer::new(store.clone(), Spool::open(&spool_dir, "test").expect("spool"));
+    let writer = Writer::new(
+        store.clone(),
+        Spool::open(&spool_dir, "test").expect("spool"),
+    );
     Env {
         store,
         writer,

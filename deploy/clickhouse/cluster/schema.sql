@@ -1228,6 +1228,18 @@ GROUP BY account_id;
 
 INSERT INTO `haoqi`.last_attempts (account_id, last_at, last_outcome, last_error, last_ok_at, first_at) SELECT account_id, max(at), argMaxState(toString(outcome), at), argMaxState(error, at), maxIf(at, outcome = 'reading'), min(at) FROM `haoqi`.collection_events GROUP BY account_id;
 
+CREATE TABLE IF NOT EXISTS `haoqi`.batch_journal ON CLUSTER `haoqi_cluster`
+(
+    batch_id String,
+    -- begun | done
+    state LowCardinality(String),
+    rows UInt32,
+    at DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/all/haoqi/batch_journal', '{replica}')
+ORDER BY (batch_id, state)
+TTL toDateTime(at) + INTERVAL 400 DAY;
+
 CREATE OR REPLACE VIEW `haoqi`.account_health ON CLUSTER `haoqi_cluster` AS
 -- One health state for every active account (an account missing from this answer would silently
 -- resolve its alert, so every row of account_progress comes out, read or not), judged at {now}:

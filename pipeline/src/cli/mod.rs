@@ -341,8 +341,8 @@ macro_rules! outln {
 }
 
 mod analytics;
-mod store_check;
 mod import;
+mod store_check;
 
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {

@@ -91,8 +91,9 @@ pub async fn check(
     if let Some(spool) = spool {
         for (place, kind, detail) in spool.problems() {
             // A legacy file may well be this store's: it is left for the operator to move.
-            let repaired =
-                opts.repair && kind != "legacy_spool_file" && spool.quarantine(&place, &detail).is_ok();
+            let repaired = opts.repair
+                && kind != "legacy_spool_file"
+                && spool.quarantine(&place, &detail).is_ok();
             report.findings.push(Finding {
                 kind,
                 place: place.display().to_string(),
@@ -118,17 +119,15 @@ async fn interrupted_batches(
     } else {
         journal::pending(store).await?
     };
-    report
-        .findings
-        .extend(pending.into_iter().map(|p| Finding {
-            kind: "interrupted_batch",
-            place: format!("batch {}", p.batch_id),
-            detail: format!(
-                "begun {} ({} rows) and never done: the daily rollup of its readings may be missing",
-                p.begun_at, p.rows
-            ),
-            repaired: opts.repair,
-        }));
+    report.findings.extend(pending.into_iter().map(|p| Finding {
+        kind: "interrupted_batch",
+        place: format!("batch {}", p.batch_id),
+        detail: format!(
+            "begun {} ({} rows) and never done: the daily rollup of its readings may be missing",
+            p.begun_at, p.rows
+        ),
+        repaired: opts.repair,
+    }));
     Ok(())
 }
 
@@ -182,14 +181,12 @@ async fn imports(
 /// rebuilt from what remains.
 async fn forget_batches(store: &dyn Store, batches: &[String]) -> Result<(), StoreError> {
     let params = Params::new(store.database()).set("batches", batches);
-    let days: Vec<String> = query_as::<DayRow>(
-        store,
-        &sql::render(sql::queries::BATCH_DAYS, &params)?,
-    )
-    .await?
-    .into_iter()
-    .map(|d| d.day)
-    .collect();
+    let days: Vec<String> =
+        query_as::<DayRow>(store, &sql::render(sql::queries::BATCH_DAYS, &params)?)
+            .await?
+            .into_iter()
+            .map(|d| d.day)
+            .collect();
     store
         .execute(&sql::render(sql::queries::READINGS_FORGET, &params)?)
         .await?;

@@ -27,10 +27,7 @@ pub(crate) async fn mark(
         "rows": rows,
         "at": to_clickhouse(Utc::now()),
     });
-    let insert = sql::render(
-        sql::queries::JOURNAL_INSERT,
-        &Params::new(store.database()),
-    )?;
+    let insert = sql::render(sql::queries::JOURNAL_INSERT, &Params::new(store.database()))?;
     store
         .insert_json_each_row(&insert, format!("{row}\n").as_bytes())
         .await

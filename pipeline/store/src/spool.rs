@@ -78,8 +78,7 @@ impl Spool {
         let tmp = self.dir.join(format!(".{name}.tmp"));
         {
             let mut f = File::create(&tmp).map_err(io(&tmp))?;
-            let header =
-                serde_json::json!({"token": batch.token, "rows": batch.rows, "store": self.store, "kind": kind.as_str()});
+            let header = serde_json::json!({"token": batch.token, "rows": batch.rows, "store": self.store, "kind": kind.as_str()});
             writeln!(f, "{header}").map_err(io(&tmp))?;
             f.write_all(batch.data.as_bytes()).map_err(io(&tmp))?;
             f.sync_all().map_err(io(&tmp))?;
@@ -174,20 +173,18 @@ impl Spool {
         let Ok(files) = self.pending() else {
             return Vec::new();
         };
-        let own = files
-            .into_iter()
-            .filter_map(|p| match self.read(&p) {
-                Ok(_) => None,
-                Err(SpoolError::Damaged { reason, .. }) => {
-                    let kind = if reason.contains("spooled for the store") {
-                        "foreign_spool_file"
-                    } else {
-                        "damaged_spool_file"
-                    };
-                    Some((p, kind, reason))
-                }
-                Err(e) => Some((p, "damaged_spool_file", e.to_string())),
-            });
+        let own = files.into_iter().filter_map(|p| match self.read(&p) {
+            Ok(_) => None,
+            Err(SpoolError::Damaged { reason, .. }) => {
+                let kind = if reason.contains("spooled for the store") {
+                    "foreign_spool_file"
+                } else {
+                    "damaged_spool_file"
+                };
+                Some((p, kind, reason))
+            }
+            Err(e) => Some((p, "damaged_spool_file", e.to_string())),
+        });
         own.chain(self.legacy().into_iter().map(|p| {
             let why = format!(
                 "spooled before each store had its own spool, so it may be another store's; if it belongs to this store, move it into {} and it is replayed",
