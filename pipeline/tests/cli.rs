@@ -1,36 +1,12 @@
 //! The `haoqi` binary as users run it: exit codes, formats, messages for bad input, the lock on
 //! a data directory, the missing-library hint. Runs the real binary on the real embedded engine.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn haoqi(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_haoqi"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("HAOQI_STORE")
-        .env_remove("HAOQI_REGISTRY")
-        .env_remove("HAOQI_CLICKHOUSE_PASSWORD")
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("run haoqi")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("mkdir");
-    d
-}
+use common::{haoqi, scratch, simulator, text};
 
 fn small_registry() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/small-registry")
@@ -398,36 +374,6 @@ fn demo_backfills_sweeps_and_reports() {
         "{msg}"
     );
     assert!(msg.contains("2791 accounts: 2791 reporting"), "{msg}");
-}
-
-/// Starts `haoqi simulate` on a free port and returns it with its URL.
-fn simulator(dir: &Path, faults: &str) -> (std::process::Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
-    let child = Command::new(env!("CARGO_BIN_EXE_haoqi"))
-        .current_dir(dir)
-        .args([
-            "simulate",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--limit",
-            "1000",
-            "--faults",
-            faults,
-        ])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("simulator");
-    let url = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    (child, url)
 }
 
 #[test]

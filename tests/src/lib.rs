@@ -158,6 +158,20 @@ pub async fn write_stored(store: &Arc<dyn Store>, test: &str, readings: &[Readin
     }
 }
 
+/// Writes `readings` as a binary before the batch journal (migration 12) did: straight into
+/// the table, for tests that start from an older schema.
+pub async fn write_unjournalled(store: &dyn Store, readings: &[Reading]) {
+    use haoqi_model::reading::Batch;
+    use haoqi_store::sql::{self, Params};
+    let batch = Batch::new(readings, Utc::now());
+    let params = Params::new(store.database()).set("token", batch.token.clone());
+    let insert = sql::render(sql::queries::READINGS_INSERT, &params).expect("render");
+    store
+        .insert_json_each_row(&insert, batch.data.as_bytes())
+        .await
+        .expect("insert");
+}
+
 /// One reading a day at 11:00 UTC (19:00 in Beijing) on day `d` of a fixture's calendar (day 1
 /// is `start`), for each `d` in `days`; the counters are given by `f(d)` as (followers, likes,
 /// views, posts) specs ("" = not exposed).
