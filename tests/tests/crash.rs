@@ -327,3 +327,50 @@ async fn damaged_and_foreign_spool_files_are_set_aside_and_the_rest_replayed() {
         .expect("check");
     assert!(clean.findings.is_empty(), "{:?}", clean.findings);
 }
+
+#[tokio::test]
+async fn a_restarted_run_orders_its_polls_by_the_readings_the_store_remembers() {
+    use haoqi::service::collect;
+    use haoqi_crawl::fetch::{FetchConfig, Fetcher};
+    use haoqi_crawl::scheduler::{ScheduleConfig, Scheduler};
+    use haoqi_crawl::sweep::{Sweeper, Target};
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    let store = fresh_store("crash_memory").await;
+    let ago = |h: i64| haoqi_model::time::to_clickhouse(Utc::now() - chrono::Duration::hours(h));
+    // A read an hour ago, B two days ago, C only failed, D never tried.
+    record_attempts(
+        store.as_ref(),
+        "memory",
+        &[
+            (ago(1), "A", "bilibili", "reading", ""),
+            (ago(48), "B", "bilibili", "reading", ""),
+            (ago(2), "B", "bilibili", "rate_limited", "HTTP 412"),
+            (ago(3), "C", "bilibili", "blocked", "captcha"),
+        ],
+    )
+    .await;
+    let fetcher = Fetcher::new(FetchConfig::default()).expect("fetcher");
+    let sweeper = Arc::new(Sweeper::new(Vec::new(), &HashMap::new(), fetcher, 1));
+    let scheduler = Scheduler::new(sweeper, ScheduleConfig::default());
+    assert_eq!(
+        collect::remember_last_successes(store.as_ref(), &scheduler).await,
+        Some(2)
+    );
+    let mut targets: Vec<Target> = ["A", "B", "C", "D"]
+        .into_iter()
+        .map(|id| Target {
+            account_id: id.into(),
+            platform: Bilibili,
+            platform_id: id.into(),
+        })
+        .collect();
+    scheduler.order(&mut targets);
+    let ids: Vec<&str> = targets.iter().map(|t| t.account_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["C", "D", "B", "A"],
+        "never read first, then the oldest reading"
+    );
+}

@@ -109,6 +109,30 @@ impl Scheduler {
         }
     }
 
+    /// What an earlier process knew: when each account last gave a reading (wall-clock), so
+    /// that a restart goes on with the accounts read longest ago instead of starting over.
+    /// A time later than one already known is kept; an earlier one changes nothing.
+    pub fn remember(&self, last_success: impl IntoIterator<Item = (String, SystemTime)>) {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let Ok(mut l) = self.last_success.lock() else {
+            return;
+        };
+        for (account, at) in last_success {
+            let ago = wall.duration_since(at).unwrap_or(Duration::ZERO);
+            // Older than this process's clock can say: the oldest instant it can.
+            let instant = now.checked_sub(ago).unwrap_or_else(|| {
+                (1..=40)
+                    .rev()
+                    .find_map(|d| now.checked_sub(Duration::from_secs(86_400 * d)))
+                    .unwrap_or(now)
+            });
+            let e = l.entry(account).or_insert(instant);
+            if instant > *e {
+                *e = instant;
+            }
+        }
+    }
+
     /// When each platform last gave a reading.
     pub fn last_success_by_platform(&self) -> HashMap<Platform, SystemTime> {
         self.platform_success
@@ -374,6 +398,35 @@ mod tests {
             ids(&targets),
             ["near-never", "near-old", "near-new", "never", "old", "new"]
         );
+    }
+
+    #[test]
+    fn a_restarted_scheduler_goes_on_from_what_the_store_remembers() {
+        let fetcher = crate::fetch::Fetcher::new(crate::fetch::FetchConfig::default()).unwrap();
+        let sweeper = Arc::new(Sweeper::new(Vec::new(), &HashMap::new(), fetcher, 1));
+        let s = Scheduler::new(sweeper, ScheduleConfig::default());
+        let wall = SystemTime::now();
+        let hours = |h: u64| wall - Duration::from_secs(3600 * h);
+        // Read just before the restart, read yesterday, read a year ago, never read.
+        s.remember([
+            ("just-read".to_string(), wall - Duration::from_secs(60)),
+            ("yesterday".to_string(), hours(24)),
+            ("last-year".to_string(), hours(24 * 365)),
+        ]);
+        let mut targets: Vec<Target> = ["just-read", "yesterday", "never", "last-year"]
+            .into_iter()
+            .map(target)
+            .collect();
+        s.order(&mut targets);
+        let ids: Vec<&str> = targets.iter().map(|t| t.account_id.as_str()).collect();
+        assert_eq!(ids, ["never", "last-year", "yesterday", "just-read"]);
+        // A reading this process made is newer than what the store said; an older memory does
+        // not move it back.
+        s.remember([("last-year".to_string(), SystemTime::now())]);
+        s.remember([("last-year".to_string(), hours(48))]);
+        s.order(&mut targets);
+        let ids: Vec<&str> = targets.iter().map(|t| t.account_id.as_str()).collect();
+        assert_eq!(ids, ["never", "yesterday", "just-read", "last-year"]);
     }
 
     #[test]

@@ -237,6 +237,39 @@ pub async fn prioritise_near_target(store: &dyn Store, scheduler: &Scheduler) ->
     }
 }
 
+/// Seeds the scheduler with when each account last gave a reading, from the store; `None` when
+/// the store cannot say (the order then starts from scratch, as before).
+pub async fn remember_last_successes(store: &dyn Store, scheduler: &Scheduler) -> Option<usize> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        account_id: String,
+        ok_ms: u64,
+    }
+    let rows = async {
+        let q = haoqi_store::sql::render(
+            haoqi_store::sql::queries::LAST_SUCCESSES,
+            &haoqi_store::sql::Params::new(store.database()),
+        )?;
+        haoqi_store::query_as::<Row>(store, &q).await
+    };
+    match rows.await {
+        Ok(rows) => {
+            let n = rows.len();
+            scheduler.remember(rows.into_iter().map(|r| {
+                (
+                    r.account_id,
+                    std::time::UNIX_EPOCH + Duration::from_millis(r.ok_ms),
+                )
+            }));
+            Some(n)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read when accounts were last read; polling in registry order");
+            None
+        }
+    }
+}
+
 /// Accounts whose last reading is within `share` (e.g. 0.05) below their target: the next
 /// reading may cross it, so the scheduler reads them first after an outage.
 pub async fn near_target(store: &dyn Store, share: f64) -> Result<Vec<String>, StoreError> {

@@ -73,6 +73,13 @@ pub async fn run(plan: RunPlan<'_>, say: Say<'_>) -> Result<CollectReport> {
         },
     );
     let per_platform = shard_targets(&plan.registry, &sweeper, plan.shard);
+    if let Some(n) = collect::remember_last_successes(store.as_ref(), &scheduler).await {
+        if n > 0 {
+            say(&format!(
+                "{n} account(s) read before: the longest unread go first"
+            ));
+        }
+    }
     if let Some(n) = collect::prioritise_near_target(store.as_ref(), &scheduler).await {
         say(&format!(
             "{n} account(s) within {:.0} % of their target go first",

@@ -138,6 +138,7 @@ pub mod queries {
     pub const CHECK_ROLLUP: &str = include_str!("../sql/queries/check_rollup.sql");
     pub const CHECK_IMPORTS: &str = include_str!("../sql/queries/check_imports.sql");
     pub const BATCH_DAYS: &str = include_str!("../sql/queries/batch_days.sql");
+    pub const LAST_SUCCESSES: &str = include_str!("../sql/queries/last_successes.sql");
 }
 
 /// A parameter value. The declared type in the SQL decides how it is written.
