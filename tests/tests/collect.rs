@@ -239,6 +239,7 @@ async fn healthz_reports_each_platforms_collectors() {
                 &haoqi::config::Config::default(),
             )),
             health: Default::default(),
+            cache: Default::default(),
         }),
         state.clone(),
     );

@@ -166,6 +166,7 @@ async fn the_http_api_serves_the_same_report() {
         store: store.clone(),
         settings: settings.clone(),
         health: Default::default(),
+        cache: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -220,4 +221,93 @@ async fn the_http_api_serves_the_same_report() {
         .map(|t| serde_json::from_str(&t).expect("json"))
         .expect("body");
     assert_eq!(stalled["accounts"].as_array().map(Vec::len), Some(12));
+}
+
+/// Issue 15, case 3: many slow requests at once do not queue the rest behind them. The
+/// refresh's check answers `/healthz` and its report the default `/api/progress` without the
+/// engine; other days go through a bounded gate that turns the excess away with 503 and
+/// `Retry-After` instead of piling up. (How fast is measured in BENCHMARKS.md, not here.)
+#[tokio::test]
+async fn a_crowd_of_slow_requests_is_turned_away_and_health_still_answers() {
+    let store = analytics_store("api_crowd", &fixture()).await;
+    let app = haoqi::service::serve::app(
+        store.clone(),
+        settings(),
+        haoqi_web::metrics::Metrics::new().expect("metrics"),
+        None,
+        5,
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = reqwest::Client::new();
+    let today = haoqi_model::time::today();
+    // The first refresh: the default report comes from it.
+    let mut from_refresh = false;
+    for _ in 0..100 {
+        let r = client
+            .get(format!("http://{addr}/api/progress"))
+            .send()
+            .await
+            .expect("request");
+        if r.headers()
+            .get("x-haoqi-computed-by")
+            .is_some_and(|v| v == "refresh")
+        {
+            let body: serde_json::Value =
+                serde_json::from_str(&r.text().await.expect("body")).expect("json");
+            assert_eq!(body["progress"]["as_of"], today.to_string());
+            from_refresh = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(from_refresh, "the refresh never served /api/progress");
+
+    // Forty requests for other days at once: at most STORE_SLOTS wait on the store.
+    let crowd: Vec<_> = (0..40)
+        .map(|i| {
+            let c = client.clone();
+            let url = format!("http://{addr}/api/progress?as_of=2024-03-{:02}", 1 + i % 28);
+            tokio::spawn(async move { c.get(url).send().await })
+        })
+        .collect();
+    let health = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), 200);
+    let h: serde_json::Value =
+        serde_json::from_str(&health.text().await.expect("body")).expect("json");
+    assert!(
+        h["store_checked_at"].is_string(),
+        "answered from the refresh's check: {h}"
+    );
+    let (mut ok, mut busy) = (0, 0);
+    for r in crowd {
+        let r = r.await.expect("task").expect("response");
+        match r.status().as_u16() {
+            200 => {
+                assert_eq!(r.headers()["x-haoqi-computed-by"], "request");
+                ok += 1;
+            }
+            503 => {
+                assert_eq!(r.headers()["retry-after"], "5");
+                let b: serde_json::Value =
+                    serde_json::from_str(&r.text().await.expect("body")).expect("json");
+                assert_eq!(b["kind"], "busy");
+                busy += 1;
+            }
+            s => panic!("status {s}"),
+        }
+    }
+    assert_eq!(ok + busy, 40);
+    assert!(ok >= haoqi_web::cache::STORE_SLOTS, "{ok} answered");
+    assert!(
+        busy > 0,
+        "the excess is turned away, not queued ({ok} answered)"
+    );
 }

@@ -14,13 +14,13 @@ use haoqi_web::metrics::Metrics;
 
 /// Computes every account's state and the goal's pace and sets the gauges; the states are kept
 /// in `latest` for `/api/stalled` as soon as they are computed (a failing goal report does not
-/// withhold them).
+/// withhold them). Returns when it judged, and today's goal report (for `/api/progress`).
 pub async fn refresh(
     store: &dyn Store,
     settings: &Settings,
     metrics: &Metrics,
     latest: &Latest,
-) -> Result<(), StoreError> {
+) -> Result<(chrono::DateTime<Utc>, goal::GoalReport), StoreError> {
     let now = Utc::now();
     let rows = std::sync::Arc::new(settings.health(now).run(store).await?);
     latest.put(Snapshot {
@@ -73,7 +73,7 @@ pub async fn refresh(
         .goal_deadline
         .set(haoqi_model::time::end_of_day_utc(f.deadline).timestamp());
     metrics.analytics_refreshed.set(now.timestamp());
-    Ok(())
+    Ok((now, report))
 }
 
 fn clamp(n: u64) -> i64 {

@@ -7,24 +7,26 @@ use std::sync::Arc;
 use haoqi_analytics::snapshot::Latest;
 use haoqi_analytics::Settings;
 use haoqi_store::Store;
-use haoqi_web::{AppState, Metrics};
+use haoqi_web::{AppState, Cache, Metrics};
 use tokio::sync::watch;
 
 /// How often `run` and `demo` recompute the health and goal gauges.
 pub const REFRESH_SECS: u64 = 60;
 
-/// Recomputes the health and goal gauges every `secs` until `stop` turns true (or for ever), and
-/// keeps the latest health states for `/api/stalled`. Returns where they are kept.
+/// Every `secs` until `stop` turns true (or for ever): checks the store, recomputes the health
+/// and goal gauges, and keeps the store check, the health states and today's goal report for
+/// `/healthz`, `/api/stalled` and `/api/progress`. Returns where they are kept.
 pub fn spawn_refresh(
     store: Arc<dyn Store>,
     settings: Arc<Settings>,
     metrics: Metrics,
     stop: Option<watch::Receiver<bool>>,
     secs: u64,
-) -> Latest {
+) -> (Latest, Cache) {
     let every = std::time::Duration::from_secs(secs.max(5));
     let latest = Latest::every(every);
-    let keep = latest.clone();
+    let cache = Cache::every(every);
+    let (keep, keep_cache) = (latest.clone(), cache.clone());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
@@ -32,15 +34,20 @@ pub fn spawn_refresh(
             if stop.as_ref().is_some_and(|s| *s.borrow()) {
                 break;
             }
-            if let Err(e) =
-                super::refresh::refresh(store.as_ref(), &settings, &metrics, &keep).await
-            {
+            let checked = store
+                .query_rows("SELECT 1 AS ok")
+                .await
+                .map(|_| ())
+                .map_err(|e| e.kind());
+            keep_cache.put_store_check(chrono::Utc::now(), checked);
+            match super::refresh::refresh(store.as_ref(), &settings, &metrics, &keep).await {
+                Ok((at, report)) => keep_cache.put_progress(at, report),
                 // The refresh timestamp stops moving, which is itself alertable.
-                tracing::warn!(error = %e, "health and goal gauges not refreshed");
+                Err(e) => tracing::warn!(error = %e, "health and goal gauges not refreshed"),
             }
         }
     });
-    latest
+    (latest, cache)
 }
 
 /// The JSON API and `/metrics` over `store`, with the gauges refreshed every `refresh_secs`
@@ -53,7 +60,7 @@ pub fn app(
     refresh_secs: u64,
 ) -> axum::Router {
     let settings = Arc::new(settings);
-    let health = spawn_refresh(
+    let (health, cache) = spawn_refresh(
         store.clone(),
         settings.clone(),
         metrics.clone(),
@@ -65,6 +72,7 @@ pub fn app(
         store,
         settings,
         health,
+        cache,
     })
 }
 

@@ -13,6 +13,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 
+use crate::cache::Cache;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use haoqi_analytics::snapshot::{Latest, Snapshot};
@@ -26,6 +27,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The health states the gauges' refresh computed last (none served without a refresh).
     pub health: Latest,
+    /// The refresh's store check and goal report, and the gate every other store request
+    /// goes through.
+    pub cache: Cache,
 }
 
 /// One platform's collectors, as `/healthz` reports them.
@@ -100,9 +104,18 @@ async fn api_progress(
         }
     }
     let as_of = q.as_of.unwrap_or_else(haoqi_model::time::today);
-    match goal::report(s.store.as_ref(), &s.settings, as_of, &assume).await {
-        Ok(report) => Json(report).into_response(),
-        Err(e) => ApiError::from(e).into_response(),
+    if assume.is_empty() {
+        if let Some((_, report)) = s.cache.progress(chrono::Utc::now(), as_of) {
+            return ([("x-haoqi-computed-by", "refresh")], Json(report.as_ref())).into_response();
+        }
+    }
+    match s
+        .cache
+        .ask(goal::report(s.store.as_ref(), &s.settings, as_of, &assume))
+        .await
+    {
+        Ok(report) => ([("x-haoqi-computed-by", "request")], Json(report)).into_response(),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -124,7 +137,7 @@ async fn api_stalled(
         }
     }
     let query = s.settings.health(now).with_days(q.days);
-    match query.run(s.store.as_ref()).await {
+    match s.cache.ask(query.run(s.store.as_ref())).await {
         Ok(rows) => Json(
             Snapshot {
                 now: query.now,
@@ -133,7 +146,7 @@ async fn api_stalled(
             .report("request"),
         )
         .into_response(),
-        Err(e) => ApiError::from(e).into_response(),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -170,14 +183,34 @@ async fn healthz(
     State(s): State<AppState>,
     collectors: Option<Extension<CollectorState>>,
 ) -> impl IntoResponse {
-    let mut body = match s.store.query_rows("SELECT 1 AS ok").await {
-        Ok(_) => (
+    // The refresh's check when there is one: /healthz never waits in the engine's queue behind
+    // other requests. Without a refresh (or before its first check) the store is asked, for
+    // at most a second.
+    let now = chrono::Utc::now();
+    let (checked_at, result) = match s.cache.store_check(now) {
+        Some((at, r)) => (Some(at), r),
+        None => {
+            let ask = tokio::time::timeout(
+                std::time::Duration::from_secs(1),
+                s.store.query_rows("SELECT 1 AS ok"),
+            )
+            .await;
+            match ask {
+                Ok(Ok(_)) => (None, Ok(())),
+                Ok(Err(e)) => (None, Err(e.kind())),
+                // Busy, not down: the process is alive and the store is working.
+                Err(_) => (None, Ok(())),
+            }
+        }
+    };
+    let mut body = match result {
+        Ok(()) => (
             StatusCode::OK,
-            serde_json::json!({"status": "ok", "store": s.store.describe()}),
+            serde_json::json!({"status": "ok", "store": s.store.describe(), "store_checked_at": checked_at}),
         ),
-        Err(e) => (
+        Err(kind) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            serde_json::json!({"status": "store unavailable", "error": e.kind()}),
+            serde_json::json!({"status": "store unavailable", "error": kind, "store_checked_at": checked_at}),
         ),
     };
     if let Some(Extension(c)) = collectors {
@@ -232,6 +265,7 @@ mod tests {
                 crawled: vec!["bilibili".into()],
             }),
             health: Latest::default(),
+            cache: Cache::default(),
         }
     }
 

@@ -14,6 +14,12 @@ pub enum ApiError {
     BadRequest(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Enough requests already wait on the store; this one is turned away, to come back.
+    #[error("busy")]
+    Busy { retry_after_secs: u64 },
+    /// The store took longer than a request may.
+    #[error("timed out")]
+    TimedOut,
 }
 
 impl ApiError {
@@ -21,12 +27,15 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Store(e) => e.kind(),
+            ApiError::Busy { .. } => "busy",
+            ApiError::TimedOut => "timed_out",
         }
     }
 
     fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Busy { .. } | ApiError::TimedOut => StatusCode::SERVICE_UNAVAILABLE,
             // The engine away, busy or locked: worth retrying later.
             ApiError::Store(
                 StoreError::Unavailable(_) | StoreError::Locked { .. } | StoreError::Io { .. },
@@ -39,6 +48,8 @@ impl ApiError {
     fn public_message(&self) -> String {
         match self {
             ApiError::BadRequest(m) => m.clone(),
+            ApiError::Busy { .. } => "the server is busy; try again shortly".into(),
+            ApiError::TimedOut => "the store took too long to answer; try again shortly".into(),
             ApiError::Store(StoreError::Unavailable(_) | StoreError::Locked { .. }) => {
                 "the store is unavailable; try again shortly".into()
             }
@@ -56,7 +67,15 @@ impl IntoResponse for ApiError {
             tracing::warn!(kind = e.kind(), error = %e, "API request failed in the store");
         }
         let body = serde_json::json!({ "error": self.public_message(), "kind": self.kind() });
-        (status, Json(body)).into_response()
+        let retry = match &self {
+            ApiError::Busy { retry_after_secs } => Some(*retry_after_secs),
+            ApiError::TimedOut => Some(crate::cache::RETRY_AFTER_SECS),
+            _ => None,
+        };
+        match retry {
+            Some(secs) => (status, [("retry-after", secs.to_string())], Json(body)).into_response(),
+            None => (status, Json(body)).into_response(),
+        }
     }
 }
 

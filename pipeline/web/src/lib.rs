@@ -6,9 +6,11 @@
 //! Depends on: haoqi-model, haoqi-store, haoqi-analytics. The binary wires it to a listener.
 
 pub mod api;
+pub mod cache;
 mod error;
 pub mod metrics;
 
 pub use api::{router, with_collectors, AppState, CollectorHealth, CollectorState, PlatformHealth};
+pub use cache::Cache;
 pub use error::ApiError;
 pub use metrics::Metrics;
