@@ -281,6 +281,45 @@ async fn a_repeated_batch_is_counted_once() {
     assert_eq!(scalar(e.store.as_ref(), &observations(db)).await, rollup);
 }
 
+/// An import killed after its readings were in but before their rollup and its record: the
+/// retry finds every row already stored and writes nothing, and must still complete the batch
+/// the kill left (found by the crash harness, pipeline/tests/crash.rs).
+#[tokio::test]
+async fn a_retried_import_with_every_row_stored_completes_the_interrupted_batch() {
+    let e = env("imp_interrupted", reference()).await;
+    let mut opts = gzh();
+    opts.as_of = NaiveDate::from_ymd_opt(2024, 3, 5);
+    let plan = e.plan(&source("counts.csv"), &opts).await.expect("plan");
+    let batch = Batch::new(&plan.readings(), chrono::Utc::now());
+    e.writer.write(&batch).await.expect("write");
+    let db = e.store.database().to_string();
+    // What the kill left: the journal says begun, the rollup has nothing, no import record.
+    for sql in [
+        format!("ALTER TABLE `{db}`.batch_journal DELETE WHERE state = 'done' SETTINGS mutations_sync = 2"),
+        format!("TRUNCATE TABLE `{db}`.counters_daily"),
+    ] {
+        e.store.execute(&sql).await.expect("plant");
+    }
+    assert_eq!(e.counts().await, (3, 0));
+    // The retry, by a new process (a new writer).
+    let writer = Writer::new(
+        e.store.clone(),
+        Spool::open(&engine_dir().join("spool-imp_interrupted-2"), "test").expect("spool"),
+    );
+    let retry = e.plan(&source("counts.csv"), &opts).await.expect("plan");
+    let applied = readings::apply(&retry, e.store.as_ref(), &writer)
+        .await
+        .expect("apply");
+    assert_eq!(applied.readings, 0, "every row was already stored");
+    assert_eq!(e.counts().await, (3, 1));
+    let rolled = scalar(
+        e.store.as_ref(),
+        &format!("SELECT sum(n) FROM (SELECT uniqExactMerge(observations) AS n FROM `{db}`.counters_daily GROUP BY metric, account_id, day)"),
+    )
+    .await;
+    assert_eq!(rolled, 3, "the interrupted batch's rollup is back");
+}
+
 #[tokio::test]
 async fn bom_csv_with_english_headers() {
     let e = env("imp_bom", reference()).await;

@@ -1060,6 +1060,9 @@ pub async fn apply(
     if let Some(why) = plan.blocker() {
         return Err(ImportError::Refused(format!("nothing was imported: {why}")));
     }
+    // Complete what an interrupted run left first (its batches' rollup), even when every row
+    // of this file is already stored and nothing is written below.
+    writer.replay().await?;
     let readings = plan.readings();
     let batch = Batch::new(&readings, Utc::now());
     let spooled = if readings.is_empty() {

@@ -17,13 +17,12 @@ use haoqi_analytics::goal::GoalReport;
 use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
+pub use crate::error::RETRY_AFTER_SECS;
 
 /// Requests that may wait on the store at once (beyond the refresh's own work).
 pub const STORE_SLOTS: usize = 4;
 /// How long one request may take in the store before it is answered 503.
 pub const REQUEST_LIMIT: Duration = Duration::from_secs(30);
-/// The `Retry-After` a turned-away request is given.
-pub const RETRY_AFTER_SECS: u64 = 5;
 
 #[derive(Default)]
 struct Slots {

@@ -7,6 +7,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use haoqi_store::StoreError;
 
+/// The `Retry-After` a request turned away (busy, timed out) is given.
+pub const RETRY_AFTER_SECS: u64 = 5;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The request itself is wrong; the message says what to send instead.
@@ -69,7 +72,7 @@ impl IntoResponse for ApiError {
         let body = serde_json::json!({ "error": self.public_message(), "kind": self.kind() });
         let retry = match &self {
             ApiError::Busy { retry_after_secs } => Some(*retry_after_secs),
-            ApiError::TimedOut => Some(crate::cache::RETRY_AFTER_SECS),
+            ApiError::TimedOut => Some(RETRY_AFTER_SECS),
             _ => None,
         };
         match retry {
