@@ -466,7 +466,55 @@ pub fn plan(
 ) -> Result<ReadingsPlan, ImportError> {
     let grid: &Grid = &source.grid;
     let file = source.name();
-    let mapping = &opts.mapping;
+    let header = header_of(grid, &opts.mapping, &file)?;
+    check_columns(grid, &header, opts, &file)?;
+    let matcher = Matcher::new(registry);
+    let fixed_account = match &opts.account {
+        Some(a) => Some(resolve_account(&matcher, a, opts.platform, &file)?),
+        None => None,
+    };
+    let mut plan = empty_plan(source, &header, opts, &matcher, fixed_account);
+    let data = &grid.rows[header.index + 1..];
+    progress.start(data.len() as u64);
+    let rows = RowReader {
+        header: &header,
+        opts,
+        matcher: &matcher,
+        fixed_account,
+        default_day: plan.default_day,
+        platform: plan.platform,
+        reporter: plan.reporter.clone(),
+    };
+    let mut date_missing = Vec::new();
+    for row in data {
+        progress.advance(1);
+        if let Some(why) = classify_non_data(row, &header) {
+            plan.skipped
+                .entry(why.to_string())
+                .or_default()
+                .push(row.number);
+            continue;
+        }
+        let (rp, problems) = rows.read(row);
+        if rp.day.is_none() && problems.is_empty() {
+            date_missing.push(row.number);
+        }
+        plan.problems.extend(problems);
+        plan.rows.push(rp);
+    }
+    flag_missing_dates(&mut plan, &header, &date_missing);
+    mark_duplicates(&mut plan, &header);
+    check_sequences(&mut plan);
+    if plan.reporter.is_none() {
+        plan.reporter = plan.rows.iter().find_map(|r| r.reporter.clone());
+    }
+    plan.problems.sort_by_key(|p| p.row);
+    Ok(plan)
+}
+
+/// The header row, found by the fields its labels (or `--map`) name; every `--map` column must
+/// be in it.
+fn header_of(grid: &Grid, mapping: &Mapping, file: &str) -> Result<Header<Field>, ImportError> {
     let header = table::find_header(grid, |col, label| {
         mapping
             .lookup(col, label)
@@ -474,7 +522,7 @@ pub fn plan(
     })
     .ok_or_else(|| {
         layout(
-            &file,
+            file,
             format!(
                 "no header row found in the first {} rows: no column is named like 单位名称, \
                  账号名称, 关注人数, 粉丝数, 日期 (or followers, date …); name the columns with \
@@ -486,7 +534,7 @@ pub fn plan(
     let unused = mapping.unused(&header.labels);
     if !unused.is_empty() {
         return Err(layout(
-            &file,
+            file,
             format!(
                 "--map names column(s) {} that the header (row {}) does not have; its columns \
                  are {}",
@@ -502,7 +550,17 @@ pub fn plan(
             ),
         ));
     }
-    // One column per field.
+    Ok(header)
+}
+
+/// The columns make a readings table: one column per field, a follower count, and something
+/// that names the unit or account (or `--account`).
+fn check_columns(
+    grid: &Grid,
+    header: &Header<Field>,
+    opts: &Options,
+    file: &str,
+) -> Result<(), ImportError> {
     let mut seen: HashMap<Field, usize> = HashMap::new();
     for (col, field) in &header.columns {
         if matches!(field, Field::Ignore | Field::Seq) {
@@ -510,7 +568,7 @@ pub fn plan(
         }
         if let Some(other) = seen.insert(*field, *col) {
             return Err(layout(
-                &file,
+                file,
                 format!(
                     "two columns could be {field}: {} and {}; say which with --map, e.g. \
                      --map \"{}=ignore\"",
@@ -536,7 +594,7 @@ pub fn plan(
             ""
         };
         return Err(layout(
-            &file,
+            file,
             format!(
                 "no follower-count column{hint}; the header (row {}) has {}; name it with --map \
                  \"HEADER=followers\"",
@@ -548,7 +606,7 @@ pub fn plan(
     let identifies = header.columns.iter().any(|(_, f)| f.identifies());
     if !identifies && opts.account.is_none() {
         return Err(layout(
-            &file,
+            file,
             format!(
                 "no column names the unit or account (单位名称, 账号名称, 账号ID; found {}); \
                  for one account's export pass --account ID",
@@ -556,14 +614,25 @@ pub fn plan(
             ),
         ));
     }
+    Ok(())
+}
 
+/// The plan before its rows: the file, the columns, and what the lines above the table say
+/// (reporter, date) unless the options say it.
+fn empty_plan(
+    source: &SourceFile,
+    header: &Header<Field>,
+    opts: &Options,
+    matcher: &Matcher,
+    fixed_account: Option<usize>,
+) -> ReadingsPlan {
+    let grid = &source.grid;
     let preamble = read_preamble(&grid.rows[..header.index]);
     let reporter = opts
         .reporter
         .clone()
         .or(preamble.reporter.clone())
         .or(preamble.unit.clone());
-    let default_day = opts.as_of.or(preamble.day);
     let mut notes = grid.notes.clone();
     if opts.as_of.is_none() {
         if let Some(d) = preamble.day {
@@ -572,15 +641,8 @@ pub fn plan(
             ));
         }
     }
-
-    let matcher = Matcher::new(registry);
-    let fixed_account = match &opts.account {
-        Some(a) => Some(resolve_account(&matcher, a, opts.platform, &file)?),
-        None => None,
-    };
-
-    let mut plan = ReadingsPlan {
-        file: file.clone(),
+    ReadingsPlan {
+        file: source.name(),
         sha256: source.sha256.clone(),
         kind: grid.kind.clone(),
         sheet: grid.sheet.clone(),
@@ -601,115 +663,46 @@ pub fn plan(
             .platform
             .or(fixed_account.map(|i| matcher.account(i).platform)),
         reporter,
-        default_day,
+        default_day: opts.as_of.or(preamble.day),
         rows: Vec::new(),
         skipped: BTreeMap::new(),
         problems: Vec::new(),
         skip_unmatched: opts.skip_unmatched,
         imported_before: None,
-        mapping: mapping.clone(),
-    };
+        mapping: opts.mapping.clone(),
+    }
+}
 
-    let data = &grid.rows[header.index + 1..];
-    progress.start(data.len() as u64);
-    let col = |f: Field| header.column(f);
-    let mut date_missing = Vec::new();
-    for row in data {
-        progress.advance(1);
-        if let Some(why) = classify_non_data(row, &header) {
-            plan.skipped
-                .entry(why.to_string())
-                .or_default()
-                .push(row.number);
-            continue;
-        }
+/// Reads one data row into its plan: its counts, date and platform, and its match in the
+/// registry.
+struct RowReader<'a> {
+    header: &'a Header<Field>,
+    opts: &'a Options,
+    matcher: &'a Matcher<'a>,
+    fixed_account: Option<usize>,
+    default_day: Option<NaiveDate>,
+    platform: Option<Platform>,
+    reporter: Option<String>,
+}
+
+/// What one row says, before matching.
+struct Cells {
+    followers: Option<Count>,
+    likes: Option<Count>,
+    views: Option<Count>,
+    posts: Option<Count>,
+    new_followers: Option<i64>,
+    unfollows: Option<i64>,
+    net_gain: Option<i64>,
+    when: Option<When>,
+    platform: Option<Platform>,
+}
+
+impl RowReader<'_> {
+    fn read(&self, row: &GridRow) -> (RowPlan, Vec<Problem>) {
         let mut problems: Vec<Problem> = Vec::new();
-        // A problem in a cell, or (column None) in the row as a whole.
-        let mut fail = |c: Option<usize>, message: String| {
-            problems.push(Problem {
-                row: row.number,
-                column: c.map(|c| header.describe(c)),
-                message,
-            });
-        };
-        let text = |f: Field| -> Option<String> {
-            col(f)
-                .map(|c| row.get(c).text().trim().to_string())
-                .filter(|t| !t.is_empty())
-        };
-        // Counts.
-        let followers_col = col(Field::Followers).unwrap_or(0);
-        let followers_cell = row.get(followers_col);
-        let followers = match parse_count_cell(followers_cell) {
-            Ok(c) => c,
-            Err(e) => {
-                fail(Some(followers_col), e);
-                None
-            }
-        };
-        let mut other = |f: Field| -> Option<Count> {
-            let c = col(f)?;
-            match parse_count_cell(row.get(c)) {
-                Ok(v) => v,
-                Err(e) => {
-                    fail(Some(c), e);
-                    None
-                }
-            }
-        };
-        let likes = other(Field::Likes);
-        let views = other(Field::Views);
-        let posts = other(Field::Posts);
-        let mut change = |f: Field| -> Option<i64> {
-            let c = col(f)?;
-            match parse_change_cell(row.get(c)) {
-                Ok(v) => v,
-                Err(e) => {
-                    fail(Some(c), e);
-                    None
-                }
-            }
-        };
-        let new_followers = change(Field::NewFollowers);
-        let unfollows = change(Field::Unfollows);
-        let net_gain = change(Field::NetGain);
-        // Date.
-        let when = match col(Field::Date) {
-            Some(c) => match parse_date(row.get(c)) {
-                Ok(Some(w)) => Some(w),
-                Ok(None) => default_day.map(When::Day),
-                Err(e) => {
-                    fail(Some(c), e);
-                    None
-                }
-            },
-            None => default_day.map(When::Day),
-        };
-        if let (Some(w), Some(today)) = (when, opts.today) {
-            if w.day() > today {
-                // The date comes from the Date column or, without one, from --date or the
-                // sheet's heading: blame the column only when there is one.
-                fail(
-                    col(Field::Date),
-                    format!("{} is in the future (today is {today})", w.day()),
-                );
-            }
-        }
-        // Platform.
-        let platform = match (opts.platform, col(Field::Platform)) {
-            (Some(p), _) => Some(p),
-            (None, Some(c)) => match text(Field::Platform) {
-                Some(t) => match t.parse::<Platform>() {
-                    Ok(p) => Some(p),
-                    Err(e) => {
-                        fail(Some(c), e.to_string());
-                        None
-                    }
-                },
-                None => None,
-            },
-            (None, None) => plan.platform,
-        };
+        let cells = self.cells(row, &mut problems);
+        let text = |f: Field| self.text(row, f);
         let unit_text = text(Field::Unit);
         let account_text = text(Field::Account);
         let id_text = text(Field::AccountId);
@@ -719,18 +712,18 @@ pub fn plan(
             platform_id: pid_text.as_deref(),
             account_name: account_text.as_deref(),
             unit_name: unit_text.as_deref(),
-            platform,
+            platform: cells.platform,
         };
-        let label = match fixed_account {
-            Some(i) if identity.label().is_empty() => matcher.account(i).display_name.clone(),
+        let label = match self.fixed_account {
+            Some(i) if identity.label().is_empty() => self.matcher.account(i).display_name.clone(),
             _ => identity.label(),
         };
-        let found = match fixed_account {
+        let found = match self.fixed_account {
             Some(i) => Match::Account {
                 index: i,
                 by: MatchedBy::AccountId,
             },
-            None => matcher.find(&identity),
+            None => self.matcher.find(&identity),
         };
         let mut rp = RowPlan {
             row: row.number,
@@ -739,25 +732,144 @@ pub fn plan(
             account_id: None,
             display_name: None,
             unit_name: unit_text.clone(),
-            platform,
+            platform: cells.platform,
             matched_by: None,
-            day: when.map(When::day),
-            observed_at: when.map(When::instant),
+            day: cells.when.map(When::day),
+            observed_at: cells.when.map(When::instant),
+            followers: cells.followers,
+            likes: cells.likes,
+            views: cells.views,
+            posts: cells.posts,
+            previous: None,
+            reporter: text(Field::Reporter).or_else(|| self.reporter.clone()),
+            warnings: Vec::new(),
+            net_gain: cells.net_gain,
+        };
+        self.apply_match(&mut rp, found);
+        if let (Some(n), Some(u), Some(net)) =
+            (cells.new_followers, cells.unfollows, cells.net_gain)
+        {
+            if n - u != net {
+                rp.warnings.push(format!(
+                    "新关注 {n} − 取消关注 {u} = {} but 净增 says {net}",
+                    n - u
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            rp.status = RowStatus::Invalid;
+        } else if rp.status == RowStatus::Ready && cells.followers.is_none() {
+            let followers_col = self.header.column(Field::Followers).unwrap_or(0);
+            rp.status = RowStatus::Unknown {
+                text: row.get(followers_col).text().trim().to_string(),
+            };
+        }
+        (rp, problems)
+    }
+
+    fn text(&self, row: &GridRow, f: Field) -> Option<String> {
+        self.header
+            .column(f)
+            .map(|c| row.get(c).text().trim().to_string())
+            .filter(|t| !t.is_empty())
+    }
+
+    /// The row's counts, date and platform; each cell that does not parse is a problem.
+    fn cells(&self, row: &GridRow, problems: &mut Vec<Problem>) -> Cells {
+        let header = self.header;
+        let col = |f: Field| header.column(f);
+        // A problem in a cell, or (column None) in the row as a whole.
+        let mut fail = |c: Option<usize>, message: String| {
+            problems.push(Problem {
+                row: row.number,
+                column: c.map(|c| header.describe(c)),
+                message,
+            });
+        };
+        let followers_col = col(Field::Followers).unwrap_or(0);
+        let followers = match parse_count_cell(row.get(followers_col)) {
+            Ok(c) => c,
+            Err(e) => {
+                fail(Some(followers_col), e);
+                None
+            }
+        };
+        let mut count = |f: Field| -> Option<Count> {
+            let c = col(f)?;
+            parse_count_cell(row.get(c))
+                .map_err(|e| fail(Some(c), e))
+                .ok()
+                .flatten()
+        };
+        let (likes, views, posts) = (
+            count(Field::Likes),
+            count(Field::Views),
+            count(Field::Posts),
+        );
+        let mut change = |f: Field| -> Option<i64> {
+            let c = col(f)?;
+            parse_change_cell(row.get(c))
+                .map_err(|e| fail(Some(c), e))
+                .ok()
+                .flatten()
+        };
+        let (new_followers, unfollows, net_gain) = (
+            change(Field::NewFollowers),
+            change(Field::Unfollows),
+            change(Field::NetGain),
+        );
+        let when = match col(Field::Date) {
+            Some(c) => match parse_date(row.get(c)) {
+                Ok(Some(w)) => Some(w),
+                Ok(None) => self.default_day.map(When::Day),
+                Err(e) => {
+                    fail(Some(c), e);
+                    None
+                }
+            },
+            None => self.default_day.map(When::Day),
+        };
+        if let (Some(w), Some(today)) = (when, self.opts.today) {
+            if w.day() > today {
+                // The date comes from the Date column or, without one, from --date or the
+                // sheet's heading: blame the column only when there is one.
+                fail(
+                    col(Field::Date),
+                    format!("{} is in the future (today is {today})", w.day()),
+                );
+            }
+        }
+        let platform = match (self.opts.platform, col(Field::Platform)) {
+            (Some(p), _) => Some(p),
+            (None, Some(c)) => match self.text(row, Field::Platform) {
+                Some(t) => t
+                    .parse::<Platform>()
+                    .map_err(|e| fail(Some(c), e.to_string()))
+                    .ok(),
+                None => None,
+            },
+            (None, None) => self.platform,
+        };
+        Cells {
             followers,
             likes,
             views,
             posts,
-            previous: None,
-            reporter: text(Field::Reporter).or_else(|| plan.reporter.clone()),
-            warnings: Vec::new(),
+            new_followers,
+            unfollows,
             net_gain,
-        };
+            when,
+            platform,
+        }
+    }
+
+    fn apply_match(&self, rp: &mut RowPlan, found: Match) {
         match found {
             Match::Account { index, by } => {
-                let a = matcher.account(index);
+                let a = self.matcher.account(index);
                 rp.account_id = Some(a.account_id.clone());
                 rp.display_name = Some(a.display_name.clone());
-                rp.unit_name = matcher.unit_of(a).map(|u| u.name.clone());
+                rp.unit_name = self.matcher.unit_of(a).map(|u| u.name.clone());
                 rp.platform = Some(a.platform);
                 rp.matched_by = Some(by);
             }
@@ -768,54 +880,33 @@ pub fn plan(
                 rp.status = RowStatus::Ambiguous { reason, candidates };
             }
         }
-        if let (Some(n), Some(u), Some(net)) = (new_followers, unfollows, net_gain) {
-            if n - u != net {
-                rp.warnings.push(format!(
-                    "新关注 {n} − 取消关注 {u} = {} but 净增 says {net}",
-                    n - u
-                ));
+    }
+}
+
+/// Rows without a date (no date cell, no `--as-of`, no 填报时间) are one problem for the file.
+fn flag_missing_dates(plan: &mut ReadingsPlan, header: &Header<Field>, date_missing: &[u64]) {
+    if date_missing.is_empty() {
+        return;
+    }
+    let date_col = header.column(Field::Date);
+    plan.problems.push(Problem {
+        row: 0,
+        column: date_col.map(|c| header.describe(c)),
+        message: format!(
+            "no date for row(s) {}: the file has {}; pass --as-of DATE",
+            list_rows(date_missing),
+            if date_col.is_some() {
+                "empty date cells"
+            } else {
+                "no date column and no 填报时间 above the table"
             }
-        }
-        if when.is_none() && problems.is_empty() {
-            date_missing.push(row.number);
-        }
-        if !problems.is_empty() {
-            rp.status = RowStatus::Invalid;
-            plan.problems.extend(problems);
-        } else if rp.status == RowStatus::Ready && followers.is_none() {
-            rp.status = RowStatus::Unknown {
-                text: followers_cell.text().trim().to_string(),
-            };
-        }
-        plan.rows.push(rp);
-    }
-    if !date_missing.is_empty() {
-        plan.problems.push(Problem {
-            row: 0,
-            column: col(Field::Date).map(|c| header.describe(c)),
-            message: format!(
-                "no date for row(s) {}: the file has {}; pass --as-of DATE",
-                list_rows(&date_missing),
-                if col(Field::Date).is_some() {
-                    "empty date cells"
-                } else {
-                    "no date column and no 填报时间 above the table"
-                }
-            ),
-        });
-        for r in &mut plan.rows {
-            if date_missing.contains(&r.row) {
-                r.status = RowStatus::Invalid;
-            }
+        ),
+    });
+    for r in &mut plan.rows {
+        if date_missing.contains(&r.row) {
+            r.status = RowStatus::Invalid;
         }
     }
-    mark_duplicates(&mut plan, &header);
-    check_sequences(&mut plan);
-    if plan.reporter.is_none() {
-        plan.reporter = plan.rows.iter().find_map(|r| r.reporter.clone());
-    }
-    plan.problems.sort_by_key(|p| p.row);
-    Ok(plan)
 }
 
 fn list_rows(rows: &[u64]) -> String {

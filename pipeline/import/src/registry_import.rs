@@ -20,7 +20,7 @@ use haoqi_platform::Platform;
 use serde::Serialize;
 
 use super::readings::Problem;
-use super::table::{self, column_letter, fold_header, Grid, Header};
+use super::table::{self, column_letter, fold_header, Grid, GridRow, Header};
 use super::{ImportError, SourceFile};
 use haoqi_registry::check::{self, CheckReport};
 use haoqi_registry::{Account, Kind, Origin, Registry, Role, TargetRules, Unit};
@@ -217,9 +217,59 @@ pub fn plan(
 ) -> Result<RegistryPlan, ImportError> {
     let grid: &Grid = &source.grid;
     let file = source.name();
+    let header = registry_header(grid, &file)?;
+    let mut sheet = SheetReader {
+        header: &header,
+        problems: Vec::new(),
+        units: Vec::new(),
+        unit_rows: HashMap::new(),
+        accounts: Vec::new(),
+        account_rows: HashMap::new(),
+    };
+    let mut skipped: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut rows_read = 0;
+    for row in &grid.rows[header.index + 1..] {
+        if let Some(why) = skip_reason(row, &header) {
+            skipped.entry(why.into()).or_default().push(row.number);
+            continue;
+        }
+        rows_read += 1;
+        let origin = Origin {
+            file: source.path.clone(),
+            line: row.number,
+        };
+        sheet.read(row, origin);
+    }
+    let SheetReader {
+        problems,
+        units,
+        accounts,
+        ..
+    } = sheet;
+    let (registry, diff) = merge(current, units, accounts, partial, &file);
+    let check = check::check(&registry, rules);
+    let mut notes = grid.notes.clone();
+    if partial {
+        notes.push("partial: only what the file lists is added or changed".into());
+    }
+    Ok(RegistryPlan {
+        file,
+        sha256: source.sha256.clone(),
+        rows_read,
+        skipped,
+        problems,
+        registry,
+        diff,
+        check,
+        notes,
+    })
+}
+
+/// The header row, with every column a registry sheet must have.
+fn registry_header(grid: &Grid, file: &str) -> Result<Header<RegField>, ImportError> {
     let header: Header<RegField> = table::find_header(grid, |_, l| RegField::from_header(l))
         .ok_or_else(|| ImportError::Layout {
-            file: file.clone(),
+            file: file.to_string(),
             message: "no header row found: expected columns such as 单位编号（unit_id）, \
                       单位类型（kind）, 单位名称（name）, 账号编号（account_id）, 平台（platform） \
                       (the layout of `haoqi registry export` and `haoqi template registry`)"
@@ -239,7 +289,7 @@ pub fn plan(
     .collect();
     if !missing.is_empty() {
         return Err(ImportError::Layout {
-            file: file.clone(),
+            file: file.to_string(),
             message: format!(
                 "the header (row {}) lacks {}; it has {}",
                 grid.rows[header.index].number,
@@ -254,253 +304,240 @@ pub fn plan(
             ),
         });
     }
-    let mut problems = Vec::new();
-    let mut skipped: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    let mut units: Vec<Unit> = Vec::new();
-    let mut unit_rows: HashMap<String, (usize, u64)> = HashMap::new();
-    let mut accounts: Vec<Account> = Vec::new();
-    let mut account_rows: HashMap<String, u64> = HashMap::new();
-    let mut rows_read = 0;
-    for row in &grid.rows[header.index + 1..] {
-        let text = |f: RegField| -> String {
-            header
-                .column(f)
-                .map(|c| row.get(c).text().trim().to_string())
-                .unwrap_or_default()
-        };
-        let content = header
-            .columns
-            .iter()
-            .filter(|(_, f)| *f != RegField::Seq)
-            .any(|(c, _)| !row.get(*c).is_blank());
-        if !content {
-            skipped.entry("blank".into()).or_default().push(row.number);
-            continue;
-        }
-        let first = row
-            .cells
-            .iter()
-            .find(|c| !c.is_blank())
-            .map(|c| c.text().trim().to_string())
-            .unwrap_or_default();
-        if ["示例", "例", "example"]
-            .iter()
-            .any(|w| first.starts_with(w))
-        {
-            skipped
-                .entry("example".into())
-                .or_default()
-                .push(row.number);
-            continue;
-        }
-        if RegField::from_header(&text(RegField::UnitId)) == Some(RegField::UnitId) {
-            skipped.entry("header".into()).or_default().push(row.number);
-            continue;
-        }
-        rows_read += 1;
-        let origin = Origin {
-            file: source.path.clone(),
-            line: row.number,
-        };
-        let before = problems.len();
-        let mut fail = |f: RegField, message: String| {
-            problems.push(Problem {
-                row: row.number,
-                column: header.column(f).map(|c| header.describe(c)),
-                message,
-            });
-        };
-        let unit_id = text(RegField::UnitId);
+    Ok(header)
+}
+
+/// Why a row holds no unit or account: blank, an example row, a repeated header.
+fn skip_reason(row: &GridRow, header: &Header<RegField>) -> Option<&'static str> {
+    let content = header
+        .columns
+        .iter()
+        .filter(|(_, f)| *f != RegField::Seq)
+        .any(|(c, _)| !row.get(*c).is_blank());
+    if !content {
+        return Some("blank");
+    }
+    let first = row
+        .cells
+        .iter()
+        .find(|c| !c.is_blank())
+        .map(|c| c.text().trim().to_string())
+        .unwrap_or_default();
+    if ["示例", "例", "example"]
+        .iter()
+        .any(|w| first.starts_with(w))
+    {
+        return Some("example");
+    }
+    let unit_id = header
+        .column(RegField::UnitId)
+        .map(|c| row.get(c).text().trim().to_string())
+        .unwrap_or_default();
+    (RegField::from_header(&unit_id) == Some(RegField::UnitId)).then_some("header")
+}
+
+/// Reads the sheet's rows into units and accounts: a unit's first row defines it, later rows
+/// must agree where they say something; an account appears once.
+struct SheetReader<'a> {
+    header: &'a Header<RegField>,
+    problems: Vec<Problem>,
+    units: Vec<Unit>,
+    /// Unit id → (index in `units`, the row that defined it).
+    unit_rows: HashMap<String, (usize, u64)>,
+    accounts: Vec<Account>,
+    account_rows: HashMap<String, u64>,
+}
+
+impl SheetReader<'_> {
+    fn text(&self, row: &GridRow, f: RegField) -> String {
+        self.header
+            .column(f)
+            .map(|c| row.get(c).text().trim().to_string())
+            .unwrap_or_default()
+    }
+
+    fn fail(&mut self, row: &GridRow, f: RegField, message: String) {
+        self.problems.push(Problem {
+            row: row.number,
+            column: self.header.column(f).map(|c| self.header.describe(c)),
+            message,
+        });
+    }
+
+    fn read(&mut self, row: &GridRow, origin: Origin) {
+        let before = self.problems.len();
+        let unit_id = self.text(row, RegField::UnitId);
         if unit_id.is_empty() {
-            fail(RegField::UnitId, "is empty".into());
-            continue;
+            self.fail(row, RegField::UnitId, "is empty".into());
+            return;
         }
-        // The unit: its first row defines it; later rows must agree where they say something.
-        let kind_text = text(RegField::Kind);
-        let name = text(RegField::UnitName);
-        let code = |f: RegField, fail: &mut dyn FnMut(RegField, String)| -> Option<u32> {
-            let t = text(f);
-            if t.is_empty() {
-                return None;
+        self.unit(row, &unit_id, &origin);
+        self.account(row, unit_id, origin, before);
+    }
+
+    fn code(&mut self, row: &GridRow, f: RegField) -> Option<u32> {
+        let t = self.text(row, f);
+        if t.is_empty() {
+            return None;
+        }
+        match t.parse::<u32>() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.fail(row, f, format!("{t:?} is not a division code (6 digits)"));
+                None
             }
-            match t.parse::<u32>() {
-                Ok(v) => Some(v),
-                Err(_) => {
-                    fail(f, format!("{t:?} is not a division code (6 digits)"));
+        }
+    }
+
+    /// A yes/no cell; empty is `default`.
+    fn flag(&mut self, row: &GridRow, f: RegField, default: bool) -> bool {
+        match self.text(row, f).as_str() {
+            "" => default,
+            t => parse_bool(t).unwrap_or_else(|| {
+                let message = format!("{t:?} is not a yes/no value (是/否, true/false)");
+                self.fail(row, f, message);
+                default
+            }),
+        }
+    }
+
+    fn unit(&mut self, row: &GridRow, unit_id: &str, origin: &Origin) {
+        let kind_text = self.text(row, RegField::Kind);
+        let name = self.text(row, RegField::UnitName);
+        let prefecture_code = self.code(row, RegField::PrefectureCode);
+        let county_code = self.code(row, RegField::CountyCode);
+        let sample = self.flag(row, RegField::Sample, false);
+        let Some(&(i, first_row)) = self.unit_rows.get(unit_id) else {
+            let kind = match kind_text.parse::<Kind>() {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    let message = if kind_text.is_empty() {
+                        "is empty".into()
+                    } else {
+                        format!("{kind_text:?}: {e}")
+                    };
+                    self.fail(row, RegField::Kind, message);
                     None
                 }
+            };
+            if name.is_empty() {
+                self.fail(row, RegField::UnitName, "is empty".into());
             }
-        };
-        let prefecture_code = code(RegField::PrefectureCode, &mut fail);
-        let county_code = code(RegField::CountyCode, &mut fail);
-        let sample = match text(RegField::Sample).as_str() {
-            "" => false,
-            t => parse_bool(t).unwrap_or_else(|| {
-                fail(
-                    RegField::Sample,
-                    format!("{t:?} is not a yes/no value (是/否, true/false)"),
-                );
-                false
-            }),
-        };
-        match unit_rows.get(&unit_id) {
-            None => {
-                let kind = match kind_text.parse::<Kind>() {
-                    Ok(k) => Some(k),
-                    Err(e) => {
-                        fail(
-                            RegField::Kind,
-                            if kind_text.is_empty() {
-                                "is empty".into()
-                            } else {
-                                format!("{kind_text:?}: {e}")
-                            },
-                        );
-                        None
-                    }
+            if let (Some(kind), false) = (kind, name.is_empty()) {
+                self.unit_rows
+                    .insert(unit_id.to_string(), (self.units.len(), row.number));
+                let unit = Unit {
+                    unit_id: unit_id.to_string(),
+                    kind,
+                    name,
+                    prefecture_code,
+                    county_code,
+                    department: self.text(row, RegField::Department),
+                    sample,
+                    note: self.text(row, RegField::UnitNote),
+                    origin: origin.clone(),
                 };
-                if name.is_empty() {
-                    fail(RegField::UnitName, "is empty".into());
-                }
-                if let (Some(kind), false) = (kind, name.is_empty()) {
-                    unit_rows.insert(unit_id.clone(), (units.len(), row.number));
-                    units.push(Unit {
-                        unit_id: unit_id.clone(),
-                        kind,
-                        name: name.clone(),
-                        prefecture_code,
-                        county_code,
-                        department: text(RegField::Department),
-                        sample,
-                        note: text(RegField::UnitNote),
-                        origin: origin.clone(),
-                    });
-                }
+                self.units.push(unit);
             }
-            Some(&(i, first_row)) => {
-                let u = &units[i];
-                let mut differs = Vec::new();
-                if !kind_text.is_empty() && kind_text.parse::<Kind>().ok() != Some(u.kind) {
-                    differs.push(format!("kind {kind_text:?} vs {}", u.kind));
-                }
-                if !name.is_empty() && name != u.name {
-                    differs.push(format!("name {name:?} vs {:?}", u.name));
-                }
-                if prefecture_code.is_some() && prefecture_code != u.prefecture_code {
-                    differs.push("prefecture_code".into());
-                }
-                if county_code.is_some() && county_code != u.county_code {
-                    differs.push("county_code".into());
-                }
-                if !differs.is_empty() {
-                    fail(
-                        RegField::UnitId,
-                        format!(
-                            "unit {unit_id} is also in row {first_row} with other values ({})",
-                            differs.join("; ")
-                        ),
-                    );
-                }
-            }
+            return;
+        };
+        let u = &self.units[i];
+        let mut differs = Vec::new();
+        if !kind_text.is_empty() && kind_text.parse::<Kind>().ok() != Some(u.kind) {
+            differs.push(format!("kind {kind_text:?} vs {}", u.kind));
         }
-        // The account, when the row has one.
-        let account_id = text(RegField::AccountId);
-        let platform_text = text(RegField::Platform);
-        let display = text(RegField::DisplayName);
+        if !name.is_empty() && name != u.name {
+            differs.push(format!("name {name:?} vs {:?}", u.name));
+        }
+        if prefecture_code.is_some() && prefecture_code != u.prefecture_code {
+            differs.push("prefecture_code".into());
+        }
+        if county_code.is_some() && county_code != u.county_code {
+            differs.push("county_code".into());
+        }
+        if !differs.is_empty() {
+            let message = format!(
+                "unit {unit_id} is also in row {first_row} with other values ({})",
+                differs.join("; ")
+            );
+            self.fail(row, RegField::UnitId, message);
+        }
+    }
+
+    /// The row's account, when it has one; `before` is the problem count before this row, so
+    /// a row with any problem adds no account.
+    fn account(&mut self, row: &GridRow, unit_id: String, origin: Origin, before: usize) {
+        let account_id = self.text(row, RegField::AccountId);
+        let platform_text = self.text(row, RegField::Platform);
+        let display = self.text(row, RegField::DisplayName);
         if account_id.is_empty() {
             if !platform_text.is_empty() || !display.is_empty() {
-                fail(
+                self.fail(
+                    row,
                     RegField::AccountId,
                     "is empty but the row has an account".into(),
                 );
             }
-            continue;
+            return;
         }
-        if let Some(first_row) = account_rows.get(&account_id) {
-            fail(
+        if let Some(first_row) = self.account_rows.get(&account_id).copied() {
+            self.fail(
+                row,
                 RegField::AccountId,
                 format!("account {account_id} is also in row {first_row}"),
             );
-            continue;
+            return;
         }
         let platform = match platform_text.parse::<Platform>() {
             Ok(p) => Some(p),
             Err(e) => {
-                fail(
-                    RegField::Platform,
-                    if platform_text.is_empty() {
-                        "is empty".into()
-                    } else {
-                        e.to_string()
-                    },
-                );
+                let message = if platform_text.is_empty() {
+                    "is empty".into()
+                } else {
+                    e.to_string()
+                };
+                self.fail(row, RegField::Platform, message);
                 None
             }
         };
         if display.is_empty() {
-            fail(RegField::DisplayName, "is empty".into());
+            self.fail(row, RegField::DisplayName, "is empty".into());
         }
-        let role_text = text(RegField::Role);
+        let role_text = self.text(row, RegField::Role);
         let role = if role_text.is_empty() {
             Some(Role::Flexible)
         } else {
             match role_text.parse::<Role>() {
                 Ok(r) => Some(r),
                 Err(e) => {
-                    fail(RegField::Role, format!("{role_text:?}: {e}"));
+                    self.fail(row, RegField::Role, format!("{role_text:?}: {e}"));
                     None
                 }
             }
         };
-        let mut flag = |f: RegField, default: bool| match text(f).as_str() {
-            "" => default,
-            t => parse_bool(t).unwrap_or_else(|| {
-                fail(
-                    f,
-                    format!("{t:?} is not a yes/no value (是/否, true/false)"),
-                );
-                default
-            }),
-        };
-        let standardised = flag(RegField::Standardised, false);
-        let active = flag(RegField::Active, true);
-        if problems.len() > before {
-            continue;
+        let standardised = self.flag(row, RegField::Standardised, false);
+        let active = self.flag(row, RegField::Active, true);
+        if self.problems.len() > before {
+            return;
         }
         let (Some(platform), Some(role)) = (platform, role) else {
-            continue;
+            return;
         };
-        account_rows.insert(account_id.clone(), row.number);
-        accounts.push(Account {
+        self.account_rows.insert(account_id.clone(), row.number);
+        let account = Account {
             account_id,
             unit_id,
             platform,
-            platform_id: text(RegField::PlatformId),
+            platform_id: self.text(row, RegField::PlatformId),
             display_name: display,
             role,
             standardised,
             active,
-            note: text(RegField::AccountNote),
+            note: self.text(row, RegField::AccountNote),
             origin,
-        });
+        };
+        self.accounts.push(account);
     }
-    let (registry, diff) = merge(current, units, accounts, partial, &file);
-    let check = check::check(&registry, rules);
-    let mut notes = grid.notes.clone();
-    if partial {
-        notes.push("partial: only what the file lists is added or changed".into());
-    }
-    Ok(RegistryPlan {
-        file,
-        sha256: source.sha256.clone(),
-        rows_read,
-        skipped,
-        problems,
-        registry,
-        diff,
-        check,
-        notes,
-    })
 }
 
 fn unit_changes(a: &Unit, b: &Unit) -> FieldChanges {

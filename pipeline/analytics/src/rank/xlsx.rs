@@ -119,284 +119,295 @@ pub fn write(path: &Path, r: &Ranking, goal: u64, goal_followers: u64) -> Result
     let mut wb = Workbook::new();
     // Excel's own level: saves in about 70 % of the default's time for a file ~5 % larger.
     wb.set_zip_compression_level(3);
+    summary_sheet(wb.add_worksheet(), r, goal, goal_followers, &f)?;
+    for g in &r.groups {
+        ranked_sheet(wb.add_worksheet(), r, g, &f)?;
+    }
+    units_sheet(wb.add_worksheet(), r, &f)?;
+    ineligible_sheet(wb.add_worksheet(), r, &f)?;
+    anomalies_sheet(wb.add_worksheet(), r, &f)?;
+    method_sheet(wb.add_worksheet(), r, &f)?;
+    wb.save(path)
+}
 
-    // Summary.
-    {
-        let ws = wb.add_worksheet();
-        ws.set_name(SUMMARY)?;
-        ws.set_column_width(0, 28.0)?;
-        ws.set_column_width(1, 18.0)?;
-        ws.write_string_with_format(0, 0, "科普矩阵补贴排名 Subsidy ranking", &f.header)?;
-        let eligible = r.accounts.len() as f64;
-        let considered = eligible + r.ineligible.len() as f64;
-        let end_total: u64 = r.inputs().filter_map(|i| i.followers_end).sum();
-        let rows: [(&str, SummaryValue); 10] = [
-            ("期间起 From", SummaryValue::Date(r.from)),
-            ("期间止 To", SummaryValue::Date(r.to)),
-            ("分组 Tier", SummaryValue::Text(r.tier.clone())),
-            (
-                "公式版本 Formula",
-                SummaryValue::Text(r.formula_version.clone()),
-            ),
-            (
-                "参评账号 Accounts considered",
-                SummaryValue::Int(considered),
-            ),
-            ("合格 Eligible", SummaryValue::Int(eligible)),
-            (
-                "不合格 Ineligible",
-                SummaryValue::Int(r.ineligible.len() as f64),
-            ),
-            (
-                "未处理异常 Open anomalies",
-                SummaryValue::Int(r.anomalies.len() as f64),
-            ),
-            (
-                "参评账号期末粉丝 Followers at end (considered)",
-                SummaryValue::Int(end_total as f64),
-            ),
-            (
-                "矩阵目标进度 Matrix goal progress",
-                SummaryValue::Pct(goal_followers as f64 / goal.max(1) as f64),
-            ),
-        ];
-        for (i, (label, v)) in rows.iter().enumerate() {
-            let row = i as u32 + 2;
-            ws.write_string(row, 0, *label)?;
-            match v {
-                SummaryValue::Date(d) => {
-                    ws.write_datetime_with_format(row, 1, *d, &f.date)?;
-                }
-                SummaryValue::Text(t) => {
-                    ws.write_string(row, 1, t)?;
-                }
-                SummaryValue::Int(n) => {
-                    ws.write_number_with_format(row, 1, *n, &f.int)?;
-                }
-                SummaryValue::Pct(p) => {
-                    ws.write_number_with_format(row, 1, *p, &f.pct)?;
-                }
+/// The period, the counts, the goal, and growth by prefecture with its chart.
+fn summary_sheet(
+    ws: &mut Worksheet,
+    r: &Ranking,
+    goal: u64,
+    goal_followers: u64,
+    f: &Formats,
+) -> Result<(), XlsxError> {
+    ws.set_name(SUMMARY)?;
+    ws.set_column_width(0, 28.0)?;
+    ws.set_column_width(1, 18.0)?;
+    ws.write_string_with_format(0, 0, "科普矩阵补贴排名 Subsidy ranking", &f.header)?;
+    let eligible = r.accounts.len() as f64;
+    let considered = eligible + r.ineligible.len() as f64;
+    let end_total: u64 = r.inputs().filter_map(|i| i.followers_end).sum();
+    let rows: [(&str, SummaryValue); 10] = [
+        ("期间起 From", SummaryValue::Date(r.from)),
+        ("期间止 To", SummaryValue::Date(r.to)),
+        ("分组 Tier", SummaryValue::Text(r.tier.clone())),
+        (
+            "公式版本 Formula",
+            SummaryValue::Text(r.formula_version.clone()),
+        ),
+        (
+            "参评账号 Accounts considered",
+            SummaryValue::Int(considered),
+        ),
+        ("合格 Eligible", SummaryValue::Int(eligible)),
+        (
+            "不合格 Ineligible",
+            SummaryValue::Int(r.ineligible.len() as f64),
+        ),
+        (
+            "未处理异常 Open anomalies",
+            SummaryValue::Int(r.anomalies.len() as f64),
+        ),
+        (
+            "参评账号期末粉丝 Followers at end (considered)",
+            SummaryValue::Int(end_total as f64),
+        ),
+        (
+            "矩阵目标进度 Matrix goal progress",
+            SummaryValue::Pct(goal_followers as f64 / goal.max(1) as f64),
+        ),
+    ];
+    for (i, (label, v)) in rows.iter().enumerate() {
+        let row = i as u32 + 2;
+        ws.write_string(row, 0, *label)?;
+        match v {
+            SummaryValue::Date(d) => {
+                ws.write_datetime_with_format(row, 1, *d, &f.date)?;
+            }
+            SummaryValue::Text(t) => {
+                ws.write_string(row, 1, t)?;
+            }
+            SummaryValue::Int(n) => {
+                ws.write_number_with_format(row, 1, *n, &f.int)?;
+            }
+            SummaryValue::Pct(p) => {
+                ws.write_number_with_format(row, 1, *p, &f.pct)?;
             }
         }
-        ws.write_number_with_format(12, 1, goal as f64, &f.int)?;
-        ws.write_string(12, 0, "目标 Goal")?;
-        ws.write_number_with_format(13, 1, goal_followers as f64, &f.int)?;
-        ws.write_string(13, 0, "矩阵粉丝 Matrix followers")?;
-
-        // Growth by prefecture, over every account considered.
-        let mut by_pref: BTreeMap<String, i64> = BTreeMap::new();
-        for i in r.inputs() {
-            let name = i
-                .prefecture_name
-                .clone()
-                .unwrap_or_else(|| "全区 region-wide".into());
-            *by_pref.entry(name).or_default() += i.followers_gained.unwrap_or(0);
-        }
-        let top = 15u32;
-        ws.write_string_with_format(top, 0, "地区 Prefecture", &f.header)?;
-        ws.write_string_with_format(top, 1, "粉丝增长 Follower growth", &f.header)?;
-        for (k, (name, g)) in by_pref.iter().enumerate() {
-            ws.write_string(top + 1 + k as u32, 0, name)?;
-            ws.write_number_with_format(top + 1 + k as u32, 1, *g as f64, &f.int)?;
-        }
-        if !by_pref.is_empty() {
-            let last = top + by_pref.len() as u32;
-            let mut chart = Chart::new(ChartType::Bar);
-            chart
-                .add_series()
-                .set_name("粉丝增长 Follower growth")
-                .set_categories((SUMMARY, top + 1, 0, last, 0))
-                .set_values((SUMMARY, top + 1, 1, last, 1));
-            chart
-                .title()
-                .set_name("各地区粉丝增长 Growth by prefecture");
-            ws.insert_chart(2, 3, &chart)?;
-        }
     }
+    ws.write_number_with_format(12, 1, goal as f64, &f.int)?;
+    ws.write_string(12, 0, "目标 Goal")?;
+    ws.write_number_with_format(13, 1, goal_followers as f64, &f.int)?;
+    ws.write_string(13, 0, "矩阵粉丝 Matrix followers")?;
 
-    // One ranked sheet per group.
-    for g in &r.groups {
-        let name = group_sheet(g);
-        let ws = wb.add_worksheet();
-        ws.set_name(&name)?;
-        let mut cols: Vec<(&str, &str, f64)> = vec![
-            ("排名", "Rank", 6.0),
+    // Growth by prefecture, over every account considered.
+    let mut by_pref: BTreeMap<String, i64> = BTreeMap::new();
+    for i in r.inputs() {
+        let name = i
+            .prefecture_name
+            .clone()
+            .unwrap_or_else(|| "全区 region-wide".into());
+        *by_pref.entry(name).or_default() += i.followers_gained.unwrap_or(0);
+    }
+    let top = 15u32;
+    ws.write_string_with_format(top, 0, "地区 Prefecture", &f.header)?;
+    ws.write_string_with_format(top, 1, "粉丝增长 Follower growth", &f.header)?;
+    for (k, (name, g)) in by_pref.iter().enumerate() {
+        ws.write_string(top + 1 + k as u32, 0, name)?;
+        ws.write_number_with_format(top + 1 + k as u32, 1, *g as f64, &f.int)?;
+    }
+    if !by_pref.is_empty() {
+        let last = top + by_pref.len() as u32;
+        let mut chart = Chart::new(ChartType::Bar);
+        chart
+            .add_series()
+            .set_name("粉丝增长 Follower growth")
+            .set_categories((SUMMARY, top + 1, 0, last, 0))
+            .set_values((SUMMARY, top + 1, 1, last, 1));
+        chart
+            .title()
+            .set_name("各地区粉丝增长 Growth by prefecture");
+        ws.insert_chart(2, 3, &chart)?;
+    }
+    Ok(())
+}
+
+/// One group's ranked accounts with every input, the components and the score, and a chart of
+/// the top ten.
+fn ranked_sheet(ws: &mut Worksheet, r: &Ranking, g: &str, f: &Formats) -> Result<(), XlsxError> {
+    let name = group_sheet(g);
+    ws.set_name(&name)?;
+    let mut cols: Vec<(&str, &str, f64)> = vec![
+        ("排名", "Rank", 6.0),
+        ("账号ID", "Account id", 16.0),
+        ("账号名称", "Account name", 16.0),
+        ("单位", "Unit", 24.0),
+        ("类别", "Kind", 14.0),
+        ("地区", "Prefecture", 14.0),
+        ("平台", "Platform", 12.0),
+        ("期末粉丝", "Followers at end", 12.0),
+        ("粉丝增长", "Follower growth", 12.0),
+        ("播放增长", "Views gained", 12.0),
+        ("点赞增长", "Likes gained", 12.0),
+        ("发布增长", "Posts gained", 10.0),
+        ("目标", "Target", 12.0),
+        ("完成率", "Target completion", 10.0),
+        ("覆盖率", "Coverage", 9.0),
+    ];
+    cols.extend(COMPONENT_HEADERS);
+    cols.push(("得分", "Score (0–1000)", 10.0));
+    headers(ws, f, &cols)?;
+    let rows: Vec<_> = r.accounts.iter().filter(|a| a.group == g).collect();
+    for (k, a) in rows.iter().enumerate() {
+        let row = k as u32 + 2;
+        let i = &a.input;
+        ws.write_number(row, 0, f64::from(a.rank))?;
+        ws.write_string(row, 1, &i.account_id)?;
+        ws.write_string(row, 2, &i.display_name)?;
+        ws.write_string(row, 3, &i.unit_name)?;
+        ws.write_string(row, 4, &i.kind)?;
+        ws.write_string(row, 5, i.prefecture_name.as_deref().unwrap_or("全区"))?;
+        ws.write_string(row, 6, &i.platform)?;
+        num_or_na(ws, row, 7, i.followers_end.map(|v| v as f64), &f.int)?;
+        num_or_na(ws, row, 8, i.followers_gained.map(|v| v as f64), &f.int)?;
+        num_or_na(ws, row, 9, i.views_gained.map(|v| v as f64), &f.int)?;
+        num_or_na(ws, row, 10, i.likes_gained.map(|v| v as f64), &f.int)?;
+        num_or_na(ws, row, 11, i.posts_gained.map(|v| v as f64), &f.int)?;
+        num_or_na(ws, row, 12, i.target.map(|v| v as f64), &f.int)?;
+        num_or_na(ws, row, 13, i.completion, &f.pct)?;
+        ws.write_number_with_format(row, 14, i.coverage, &f.pct)?;
+        components(ws, row, 15, &a.components, f)?;
+        ws.write_number_with_format(row, 21, a.score, &f.score)?;
+    }
+    if !rows.is_empty() {
+        let last = 1 + rows.len().min(10) as u32;
+        let mut chart = Chart::new(ChartType::Bar);
+        chart
+            .add_series()
+            .set_name("得分 Score")
+            .set_categories((name.as_str(), 2, 2, last, 2))
+            .set_values((name.as_str(), 2, 21, last, 21));
+        chart.title().set_name("前十名 Top 10 accounts");
+        ws.insert_chart(2, 23, &chart)?;
+    }
+    Ok(())
+}
+
+fn units_sheet(ws: &mut Worksheet, r: &Ranking, f: &Formats) -> Result<(), XlsxError> {
+    ws.set_name(UNITS)?;
+    let mut cols: Vec<(&str, &str, f64)> = vec![
+        ("分组", "Group", 10.0),
+        ("排名", "Rank", 6.0),
+        ("单位ID", "Unit id", 14.0),
+        ("单位", "Unit", 24.0),
+        ("类别", "Kind", 14.0),
+        ("地区", "Prefecture", 14.0),
+        ("合格账号数", "Eligible accounts", 8.0),
+        ("期末粉丝", "Followers at end", 12.0),
+        ("粉丝增长", "Follower growth", 12.0),
+        ("播放增长", "Views gained", 12.0),
+        ("点赞增长", "Likes gained", 12.0),
+        ("发布增长", "Posts gained", 10.0),
+        ("完成率", "Target completion", 10.0),
+    ];
+    cols.extend(COMPONENT_HEADERS);
+    cols.push(("得分", "Score (0–1000)", 10.0));
+    headers(ws, f, &cols)?;
+    for (k, u) in r.units.iter().enumerate() {
+        let row = k as u32 + 2;
+        ws.write_string(row, 0, &u.group)?;
+        ws.write_number(row, 1, f64::from(u.rank))?;
+        ws.write_string(row, 2, &u.unit_id)?;
+        ws.write_string(row, 3, &u.unit_name)?;
+        ws.write_string(row, 4, &u.kind)?;
+        ws.write_string(row, 5, u.prefecture_name.as_deref().unwrap_or("全区"))?;
+        ws.write_number(row, 6, f64::from(u.accounts))?;
+        ws.write_number_with_format(row, 7, u.followers_end as f64, &f.int)?;
+        ws.write_number_with_format(row, 8, u.followers_gained as f64, &f.int)?;
+        num_or_na(ws, row, 9, u.views_gained.map(|v| v as f64), &f.int)?;
+        num_or_na(ws, row, 10, u.likes_gained.map(|v| v as f64), &f.int)?;
+        num_or_na(ws, row, 11, u.posts_gained.map(|v| v as f64), &f.int)?;
+        num_or_na(ws, row, 12, u.completion, &f.pct)?;
+        components(ws, row, 13, &u.components, f)?;
+        ws.write_number_with_format(row, 19, u.score, &f.score)?;
+    }
+    Ok(())
+}
+
+fn ineligible_sheet(ws: &mut Worksheet, r: &Ranking, f: &Formats) -> Result<(), XlsxError> {
+    ws.set_name(INELIGIBLE)?;
+    headers(
+        ws,
+        f,
+        &[
+            ("分组", "Group", 10.0),
             ("账号ID", "Account id", 16.0),
             ("账号名称", "Account name", 16.0),
             ("单位", "Unit", 24.0),
-            ("类别", "Kind", 14.0),
-            ("地区", "Prefecture", 14.0),
             ("平台", "Platform", 12.0),
             ("期末粉丝", "Followers at end", 12.0),
-            ("粉丝增长", "Follower growth", 12.0),
-            ("播放增长", "Views gained", 12.0),
-            ("点赞增长", "Likes gained", 12.0),
-            ("发布增长", "Posts gained", 10.0),
-            ("目标", "Target", 12.0),
-            ("完成率", "Target completion", 10.0),
             ("覆盖率", "Coverage", 9.0),
-        ];
-        cols.extend(COMPONENT_HEADERS);
-        cols.push(("得分", "Score (0–1000)", 10.0));
-        headers(ws, &f, &cols)?;
-        let rows: Vec<_> = r.accounts.iter().filter(|a| &a.group == g).collect();
-        for (k, a) in rows.iter().enumerate() {
-            let row = k as u32 + 2;
-            let i = &a.input;
-            ws.write_number(row, 0, f64::from(a.rank))?;
-            ws.write_string(row, 1, &i.account_id)?;
-            ws.write_string(row, 2, &i.display_name)?;
-            ws.write_string(row, 3, &i.unit_name)?;
-            ws.write_string(row, 4, &i.kind)?;
-            ws.write_string(row, 5, i.prefecture_name.as_deref().unwrap_or("全区"))?;
-            ws.write_string(row, 6, &i.platform)?;
-            num_or_na(ws, row, 7, i.followers_end.map(|v| v as f64), &f.int)?;
-            num_or_na(ws, row, 8, i.followers_gained.map(|v| v as f64), &f.int)?;
-            num_or_na(ws, row, 9, i.views_gained.map(|v| v as f64), &f.int)?;
-            num_or_na(ws, row, 10, i.likes_gained.map(|v| v as f64), &f.int)?;
-            num_or_na(ws, row, 11, i.posts_gained.map(|v| v as f64), &f.int)?;
-            num_or_na(ws, row, 12, i.target.map(|v| v as f64), &f.int)?;
-            num_or_na(ws, row, 13, i.completion, &f.pct)?;
-            ws.write_number_with_format(row, 14, i.coverage, &f.pct)?;
-            components(ws, row, 15, &a.components, &f)?;
-            ws.write_number_with_format(row, 21, a.score, &f.score)?;
-        }
-        if !rows.is_empty() {
-            let last = 1 + rows.len().min(10) as u32;
-            let mut chart = Chart::new(ChartType::Bar);
-            chart
-                .add_series()
-                .set_name("得分 Score")
-                .set_categories((name.as_str(), 2, 2, last, 2))
-                .set_values((name.as_str(), 2, 21, last, 21));
-            chart.title().set_name("前十名 Top 10 accounts");
-            ws.insert_chart(2, 23, &chart)?;
-        }
+            ("原因", "Reasons", 80.0),
+        ],
+    )?;
+    for (k, i) in r.ineligible.iter().enumerate() {
+        let row = k as u32 + 2;
+        ws.write_string(row, 0, &i.group)?;
+        ws.write_string(row, 1, &i.input.account_id)?;
+        ws.write_string(row, 2, &i.input.display_name)?;
+        ws.write_string(row, 3, &i.input.unit_name)?;
+        ws.write_string(row, 4, &i.input.platform)?;
+        num_or_na(ws, row, 5, i.input.followers_end.map(|v| v as f64), &f.int)?;
+        ws.write_number_with_format(row, 6, i.input.coverage, &f.pct)?;
+        ws.write_string_with_format(row, 7, i.reasons.join("; "), &f.wrap)?;
     }
+    Ok(())
+}
 
-    // Units.
-    {
-        let ws = wb.add_worksheet();
-        ws.set_name(UNITS)?;
-        let mut cols: Vec<(&str, &str, f64)> = vec![
-            ("分组", "Group", 10.0),
-            ("排名", "Rank", 6.0),
-            ("单位ID", "Unit id", 14.0),
-            ("单位", "Unit", 24.0),
-            ("类别", "Kind", 14.0),
-            ("地区", "Prefecture", 14.0),
-            ("合格账号数", "Eligible accounts", 8.0),
-            ("期末粉丝", "Followers at end", 12.0),
-            ("粉丝增长", "Follower growth", 12.0),
-            ("播放增长", "Views gained", 12.0),
-            ("点赞增长", "Likes gained", 12.0),
-            ("发布增长", "Posts gained", 10.0),
-            ("完成率", "Target completion", 10.0),
-        ];
-        cols.extend(COMPONENT_HEADERS);
-        cols.push(("得分", "Score (0–1000)", 10.0));
-        headers(ws, &f, &cols)?;
-        for (k, u) in r.units.iter().enumerate() {
-            let row = k as u32 + 2;
-            ws.write_string(row, 0, &u.group)?;
-            ws.write_number(row, 1, f64::from(u.rank))?;
-            ws.write_string(row, 2, &u.unit_id)?;
-            ws.write_string(row, 3, &u.unit_name)?;
-            ws.write_string(row, 4, &u.kind)?;
-            ws.write_string(row, 5, u.prefecture_name.as_deref().unwrap_or("全区"))?;
-            ws.write_number(row, 6, f64::from(u.accounts))?;
-            ws.write_number_with_format(row, 7, u.followers_end as f64, &f.int)?;
-            ws.write_number_with_format(row, 8, u.followers_gained as f64, &f.int)?;
-            num_or_na(ws, row, 9, u.views_gained.map(|v| v as f64), &f.int)?;
-            num_or_na(ws, row, 10, u.likes_gained.map(|v| v as f64), &f.int)?;
-            num_or_na(ws, row, 11, u.posts_gained.map(|v| v as f64), &f.int)?;
-            num_or_na(ws, row, 12, u.completion, &f.pct)?;
-            components(ws, row, 13, &u.components, &f)?;
-            ws.write_number_with_format(row, 19, u.score, &f.score)?;
-        }
+fn anomalies_sheet(ws: &mut Worksheet, r: &Ranking, f: &Formats) -> Result<(), XlsxError> {
+    ws.set_name(ANOMALIES)?;
+    headers(
+        ws,
+        f,
+        &[
+            ("账号ID", "Account id", 16.0),
+            ("日期", "Day", 11.0),
+            ("类型", "Kind", 22.0),
+            ("数值", "Value", 12.0),
+            ("前值", "Previous", 12.0),
+            ("变化", "Change", 10.0),
+            ("趋势/日", "Trend per day", 10.0),
+            ("阈值", "Threshold", 10.0),
+            ("状态", "Status", 10.0),
+            ("说明", "Reason", 80.0),
+        ],
+    )?;
+    let all = r
+        .anomalies
+        .iter()
+        .map(|a| (a, "未处理 open"))
+        .chain(r.resolved.iter().map(|a| (a, "已处理 resolved")));
+    for (k, (a, status)) in all.enumerate() {
+        let row = k as u32 + 2;
+        ws.write_string(row, 0, &a.account_id)?;
+        ws.write_datetime_with_format(row, 1, a.day, &f.date)?;
+        ws.write_string(row, 2, &a.kind)?;
+        ws.write_number_with_format(row, 3, a.value as f64, &f.int)?;
+        ws.write_number_with_format(row, 4, a.previous as f64, &f.int)?;
+        ws.write_number_with_format(row, 5, a.gain as f64, &f.int)?;
+        ws.write_number_with_format(row, 6, a.trend, &f.score)?;
+        ws.write_number_with_format(row, 7, a.threshold, &f.score)?;
+        ws.write_string(row, 8, status)?;
+        ws.write_string_with_format(row, 9, a.reason(), &f.wrap)?;
     }
+    Ok(())
+}
 
-    // Ineligible.
-    {
-        let ws = wb.add_worksheet();
-        ws.set_name(INELIGIBLE)?;
-        headers(
-            ws,
-            &f,
-            &[
-                ("分组", "Group", 10.0),
-                ("账号ID", "Account id", 16.0),
-                ("账号名称", "Account name", 16.0),
-                ("单位", "Unit", 24.0),
-                ("平台", "Platform", 12.0),
-                ("期末粉丝", "Followers at end", 12.0),
-                ("覆盖率", "Coverage", 9.0),
-                ("原因", "Reasons", 80.0),
-            ],
-        )?;
-        for (k, i) in r.ineligible.iter().enumerate() {
-            let row = k as u32 + 2;
-            ws.write_string(row, 0, &i.group)?;
-            ws.write_string(row, 1, &i.input.account_id)?;
-            ws.write_string(row, 2, &i.input.display_name)?;
-            ws.write_string(row, 3, &i.input.unit_name)?;
-            ws.write_string(row, 4, &i.input.platform)?;
-            num_or_na(ws, row, 5, i.input.followers_end.map(|v| v as f64), &f.int)?;
-            ws.write_number_with_format(row, 6, i.input.coverage, &f.pct)?;
-            ws.write_string_with_format(row, 7, i.reasons.join("; "), &f.wrap)?;
-        }
+fn method_sheet(ws: &mut Worksheet, r: &Ranking, f: &Formats) -> Result<(), XlsxError> {
+    ws.set_name(METHOD)?;
+    ws.set_column_width(0, 120.0)?;
+    for (k, line) in method_text(r).iter().enumerate() {
+        ws.write_string_with_format(k as u32, 0, line, &f.wrap)?;
     }
-
-    // Anomalies.
-    {
-        let ws = wb.add_worksheet();
-        ws.set_name(ANOMALIES)?;
-        headers(
-            ws,
-            &f,
-            &[
-                ("账号ID", "Account id", 16.0),
-                ("日期", "Day", 11.0),
-                ("类型", "Kind", 22.0),
-                ("数值", "Value", 12.0),
-                ("前值", "Previous", 12.0),
-                ("变化", "Change", 10.0),
-                ("趋势/日", "Trend per day", 10.0),
-                ("阈值", "Threshold", 10.0),
-                ("状态", "Status", 10.0),
-                ("说明", "Reason", 80.0),
-            ],
-        )?;
-        let all = r
-            .anomalies
-            .iter()
-            .map(|a| (a, "未处理 open"))
-            .chain(r.resolved.iter().map(|a| (a, "已处理 resolved")));
-        for (k, (a, status)) in all.enumerate() {
-            let row = k as u32 + 2;
-            ws.write_string(row, 0, &a.account_id)?;
-            ws.write_datetime_with_format(row, 1, a.day, &f.date)?;
-            ws.write_string(row, 2, &a.kind)?;
-            ws.write_number_with_format(row, 3, a.value as f64, &f.int)?;
-            ws.write_number_with_format(row, 4, a.previous as f64, &f.int)?;
-            ws.write_number_with_format(row, 5, a.gain as f64, &f.int)?;
-            ws.write_number_with_format(row, 6, a.trend, &f.score)?;
-            ws.write_number_with_format(row, 7, a.threshold, &f.score)?;
-            ws.write_string(row, 8, status)?;
-            ws.write_string_with_format(row, 9, a.reason(), &f.wrap)?;
-        }
-    }
-
-    // Method.
-    {
-        let ws = wb.add_worksheet();
-        ws.set_name(METHOD)?;
-        ws.set_column_width(0, 120.0)?;
-        for (k, line) in method_text(r).iter().enumerate() {
-            ws.write_string_with_format(k as u32, 0, line, &f.wrap)?;
-        }
-    }
-    wb.save(path)
+    Ok(())
 }
 
 enum SummaryValue {
