@@ -66,7 +66,8 @@ pub struct AccountProgress {
     pub completion: Option<f64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// What a progress breakdown groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum By {
     Tier,
     Kind,
@@ -76,6 +77,8 @@ pub enum By {
 }
 
 impl By {
+    pub const ALL: [By; 5] = [By::Tier, By::Kind, By::Region, By::Platform, By::Account];
+
     pub fn dimension(self) -> &'static str {
         match self {
             By::Tier => "tier",
@@ -84,6 +87,22 @@ impl By {
             By::Platform => "platform",
             By::Account => "account",
         }
+    }
+}
+
+impl std::str::FromStr for By {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        By::ALL
+            .into_iter()
+            .find(|b| b.dimension() == s)
+            .ok_or_else(|| {
+                format!(
+                    "{s:?} is not a breakdown (one of {})",
+                    By::ALL.map(By::dimension).join(", ")
+                )
+            })
     }
 }
 
@@ -297,5 +316,19 @@ impl Default for ProgressConfig {
         ProgressConfig {
             stale_after_hours: 48,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn breakdowns_parse_by_their_names_only() {
+        for b in By::ALL {
+            assert_eq!(b.dimension().parse::<By>(), Ok(b));
+        }
+        let e = "colour".parse::<By>().unwrap_err();
+        assert!(e.contains("tier, kind, region, platform, account"), "{e}");
     }
 }

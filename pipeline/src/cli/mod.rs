@@ -283,13 +283,20 @@ pub struct SimulateArgs {
     pub faults: f64,
 }
 
+/// `--by`: the analytics' breakdowns, listed in the help (the analytics crate knows nothing of
+/// the command line).
+fn by_parser() -> impl clap::builder::TypedValueParser<Value = By> {
+    use clap::builder::{PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(By::ALL.map(By::dimension)).try_map(|s| s.parse::<By>())
+}
+
 #[derive(Args, Debug)]
 pub struct ProgressArgs {
     /// The day whose end the figures describe (Beijing time; default today).
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<NaiveDate>,
     /// Break the totals down (the matrix row is always first).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = by_parser())]
     pub by: Option<By>,
     /// The forecast to the deadline (linear, log-linear and damped trends with ranges), the
     /// daily growth needed, and each tier's and prefecture's contribution.
