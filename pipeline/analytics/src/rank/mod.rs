@@ -4,7 +4,7 @@
 //! `rank_anomalies.sql`; this module applies the eligibility rules and the composite index, and
 //! [`xlsx`] writes the committee's workbook.
 //!
-//! **The index** (formula `haoqi-index-1`), in the manner of the Chinese new-media indices (WCI):
+//! **The index** (formula `haoqi-index-2`), in the manner of the Chinese new-media indices (WCI):
 //! each component `x` of an account is log-normalised against the best eligible account of its
 //! comparison group, `s = ln(1 + x) / ln(1 + max x)` (0..1; negative gains count as 0), then
 //! `score = 1000 · Σ wᵢ·sᵢ / Σ wᵢ` over the components the account has. Components: followers at
@@ -31,7 +31,7 @@ use haoqi_store::{query_as, Store, StoreError};
 
 pub use anomalies::{Anomaly, AnomalyConfig};
 
-pub const FORMULA_VERSION: &str = "haoqi-index-1";
+pub const FORMULA_VERSION: &str = "haoqi-index-2";
 
 /// `[rank]` in haoqi.toml.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -297,12 +297,14 @@ fn round(x: f64, places: i32) -> f64 {
     (x * f).round() / f
 }
 
-/// `ln(1+x) / ln(1+max)`, 0 when the best is 0.
+/// `ln(1+x) / ln(1+max)`, 0 when the best is 0. Exact: the published formula rounds once, the
+/// score to 0.01 (`haoqi-index-1` rounded each component to six decimals first, which moved
+/// scores near a half-cent; `haoqi-index-2` does not).
 fn lognorm(x: f64, max: f64) -> f64 {
     if max <= 0.0 {
         0.0
     } else {
-        round((1.0 + x.max(0.0)).ln() / (1.0 + max).ln(), 6)
+        (1.0 + x.max(0.0)).ln() / (1.0 + max).ln()
     }
 }
 
@@ -612,6 +614,40 @@ mod tests {
         assert_eq!(lognorm(5.0, 0.0), 0.0);
         let mid = lognorm(9.0, 99.0);
         assert!((mid - 0.5).abs() < 1e-6, "{mid}");
+    }
+
+    /// The score is the published formula to the letter: `1000 · Σ wᵢsᵢ / Σ wᵢ` with
+    /// `s = ln(1+x)/ln(1+max)` exact, rounded once, to 0.01, at the end. Rounding each component
+    /// first moved scores near a half-cent by 0.01 and swapped neighbours (issue 19, item 1).
+    #[test]
+    fn scores_follow_the_published_formula_without_rounding_the_components() {
+        let w = Weights::default();
+        let max: f64 = 250_000.0;
+        let exact = |g: f64, f: f64| {
+            let s = |x: f64| (1.0 + x).ln() / (1.0 + max).ln();
+            let num = s(g) * w.growth + s(f) * w.followers;
+            let den = w.growth + w.followers;
+            (1000.0 * num / den * 100.0).round() / 100.0
+        };
+        let mut checked = 0;
+        for g in (0..250_000u32).step_by(37) {
+            let f = f64::from(g) * 0.61 + 17.0;
+            let c = Components {
+                followers: Some(lognorm(f, max)),
+                growth: Some(lognorm(f64::from(g), max)),
+                completion: None,
+                views: None,
+                likes: None,
+                posts: None,
+            };
+            assert_eq!(
+                score(&c, &w),
+                exact(f64::from(g), f),
+                "growth {g}, followers {f}"
+            );
+            checked += 1;
+        }
+        assert!(checked > 6_000);
     }
 
     #[test]

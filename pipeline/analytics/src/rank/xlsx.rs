@@ -426,8 +426,8 @@ pub fn method_text(r: &Ranking) -> Vec<String> {
         format!("公式版本 Formula version: {FORMULA_VERSION}"),
         String::new(),
         "一、得分 Score".into(),
-        "每项指标先取对数归一：s = ln(1 + x) / ln(1 + 组内最高值)，取值 0–1；负增长按 0 计。得分 = 1000 × Σ(权重 × s) / Σ(该账号具备的指标权重)。".into(),
-        "Each component x is log-normalised against the best eligible account of the group: s = ln(1 + x) / ln(1 + max x), 0..1, negative gains count as 0. Score = 1000 × Σ(weight × s) / Σ(weights of the components the account has).".into(),
+        "每项指标先取对数归一：s = ln(1 + x) / ln(1 + 组内最高值)，取值 0–1；负增长按 0 计。得分 = 1000 × Σ(权重 × s) / Σ(该账号具备的指标权重)，s 不取舍，只在最后把得分四舍五入到两位小数。".into(),
+        "Each component x is log-normalised against the best eligible account of the group: s = ln(1 + x) / ln(1 + max x), 0..1, negative gains count as 0. Score = 1000 × Σ(weight × s) / Σ(weights of the components the account has); s is not rounded, the score is rounded once, to 0.01, at the end.".into(),
         format!(
             "权重 Weights: 期末粉丝 followers {} · 粉丝增长 growth {} · 目标完成率 completion {} · 播放增长 views {} · 点赞增长 likes {} · 发布增长 posts {}",
             w.followers, w.growth, w.completion, w.views, w.likes, w.posts
