@@ -311,3 +311,59 @@ async fn a_crowd_of_slow_requests_is_turned_away_and_health_still_answers() {
         "the excess is turned away, not queued ({ok} answered)"
     );
 }
+
+/// Issue 19, item 4: when the total is past the goal all through the forecast's window, the day
+/// it got there is found in the whole series, and the forecast table says "reached" rather
+/// than a date.
+#[tokio::test]
+async fn the_day_the_goal_was_reached_is_found_before_the_window() {
+    // One account, 1,000 + 100·d followers for 200 days from 1 January 2024: 5,000 is crossed
+    // on day 40 (9 February), long before the window of the last 61 days.
+    let readings = daily(
+        "P1-dy",
+        Douyin,
+        NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
+        1..=200,
+        Source::Crawl,
+        |d| {
+            (
+                (1_000 + 100 * d).to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+            )
+        },
+    );
+    let store = analytics_store("goal_reached", &readings).await;
+    let as_of = NaiveDate::from_ymd_opt(2024, 7, 18).expect("date"); // day 200
+    let mut s = settings();
+    s.goal.followers = 5_000;
+    let r = goal::report(store.as_ref(), &s, as_of, &[])
+        .await
+        .expect("report");
+    assert_eq!(r.forecast.reached_on, NaiveDate::from_ymd_opt(2024, 2, 9));
+    assert_eq!(r.forecast.reached_before, None);
+    assert!(r.forecast.methods.iter().all(|m| m.reach_date.is_none()));
+    let text = goal::text(&r);
+    assert!(
+        text.contains("The goal was reached on 2024-02-09."),
+        "{text}"
+    );
+    assert!(text.contains("reached 已达成"), "{text}");
+
+    // At the goal from the first day of data: said so, with that day.
+    s.goal.followers = 500;
+    let r = goal::report(store.as_ref(), &s, as_of, &[])
+        .await
+        .expect("report");
+    assert_eq!(r.forecast.reached_on, None);
+    assert_eq!(
+        r.forecast.reached_before,
+        NaiveDate::from_ymd_opt(2024, 1, 1)
+    );
+    assert!(
+        goal::text(&r).contains("first day of data, 2024-01-01"),
+        "{}",
+        goal::text(&r)
+    );
+}

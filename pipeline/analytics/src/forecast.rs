@@ -46,7 +46,9 @@ pub struct MethodForecast {
     pub daily_growth: f64,
     pub daily_growth_low: f64,
     pub daily_growth_high: f64,
-    /// When the total reaches the goal (None: not within the horizon at that pace).
+    /// When the total reaches the goal (None: not within the horizon at that pace, or already
+    /// reached: then the forecast's `reached_on`/`reached_before` say when, and the tables say
+    /// "reached").
     pub reach_date: Option<NaiveDate>,
     pub reach_date_earliest: Option<NaiveDate>,
     pub reach_date_latest: Option<NaiveDate>,
@@ -72,7 +74,9 @@ pub struct Forecast {
     pub pace_30d: Option<f64>,
     /// The first day whose total reached the goal, when the series shows the crossing.
     pub reached_on: Option<NaiveDate>,
-    /// Already at the goal on the series' first day: reached on or before that day.
+    /// Already at the goal on the series' first day: reached on or before that day. The goal
+    /// report looks further back ([`crate::goal::report`]): there it is the first day of data,
+    /// when the total was at the goal from the start.
     pub reached_before: Option<NaiveDate>,
     pub window_from: Option<NaiveDate>,
     pub window_days: usize,
@@ -200,7 +204,7 @@ pub fn forecast(
     // Linear.
     let linear_reach = |b: f64| {
         if gap <= 0.0 {
-            Some(as_of)
+            None
         } else if b > 0.0 {
             day_after(as_of, gap / b, horizon)
         } else {
@@ -239,7 +243,7 @@ pub fn forecast(
             );
             let reach = |r: f64| {
                 if gap <= 0.0 {
-                    Some(as_of)
+                    None
                 } else if r > 0.0 {
                     day_after(as_of, (goal as f64 / y0).ln() / r, horizon)
                 } else {
@@ -269,7 +273,7 @@ pub fn forecast(
     let damped_gain = |b: f64, h: f64| b * phi * (1.0 - phi.powf(h)) / (1.0 - phi);
     let damped_reach = |b: f64| {
         if gap <= 0.0 {
-            return Some(as_of);
+            return None;
         }
         if b <= 0.0 {
             return None;
@@ -443,6 +447,7 @@ mod tests {
         );
         assert_eq!(f.remaining, 0);
         assert_eq!(f.required_daily_growth, None);
-        assert_eq!(f.methods[0].reach_date, Some(d("2025-01-30")));
+        // Reached: no projected date (the tables say "reached"), not the as-of day.
+        assert_eq!(f.methods[0].reach_date, None);
     }
 }

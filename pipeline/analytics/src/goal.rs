@@ -72,13 +72,23 @@ pub async fn report(
         .collect();
     let totals: Vec<(NaiveDate, u64)> =
         matrix_series.iter().map(|p| (p.day, p.followers)).collect();
-    let forecast = forecast::forecast(
+    let mut forecast = forecast::forecast(
         &totals,
         as_of,
         goal,
         settings.goal.deadline,
         &settings.forecast,
     );
+    if let Some(window_start) = forecast.reached_before {
+        // At the goal all through the window: when it got there is further back.
+        match reached(store, settings, window_start, goal).await? {
+            Reached::On(d) => {
+                forecast.reached_on = Some(d);
+                forecast.reached_before = None;
+            }
+            Reached::FromTheStart(d) => forecast.reached_before = Some(d),
+        }
+    }
     let last = |dim: &str, key: &str| {
         points
             .iter()
@@ -122,6 +132,55 @@ pub async fn report(
     })
 }
 
+/// When the matrix total first reached the goal, looking back from `before` (a day it was at
+/// the goal) a year at a time.
+enum Reached {
+    /// The first day at the goal after a day below it.
+    On(NaiveDate),
+    /// At the goal on the first day of data.
+    FromTheStart(NaiveDate),
+}
+
+async fn reached(
+    store: &dyn Store,
+    settings: &Settings,
+    before: NaiveDate,
+    goal: u64,
+) -> Result<Reached, StoreError> {
+    // The earliest day known to be at the goal so far.
+    let mut earliest = before;
+    // Twenty years is older than any matrix.
+    for _ in 0..20 {
+        let Some(to) = earliest.pred_opt() else {
+            break;
+        };
+        let from = to.checked_sub_days(Days::new(364)).unwrap_or(to);
+        let mut days: Vec<(NaiveDate, u64)> =
+            series::daily(store, from, to, &["matrix"], settings.stale_after_hours)
+                .await?
+                .into_iter()
+                .filter(|p| p.dimension == "matrix")
+                .map(|p| (p.day, p.followers))
+                .collect();
+        days.sort();
+        for (day, followers) in days.iter().rev() {
+            if *followers < goal {
+                // A total of 0 is a day before any reading: the data begin at the goal.
+                return Ok(if *followers == 0 {
+                    Reached::FromTheStart(earliest)
+                } else {
+                    Reached::On(earliest)
+                });
+            }
+            earliest = *day;
+        }
+        if days.len() < 365 {
+            break;
+        }
+    }
+    Ok(Reached::FromTheStart(earliest))
+}
+
 fn day(d: Option<NaiveDate>) -> String {
     d.map(|d| d.to_string()).unwrap_or_else(|| "—".into())
 }
@@ -147,7 +206,9 @@ pub fn text(r: &GoalReport) -> String {
     ));
     match (f.reached_on, f.reached_before, f.required_daily_growth) {
         (Some(d), _, _) => out.push_str(&format!("The goal was reached on {d}.\n")),
-        (None, Some(d), _) => out.push_str(&format!("The goal was reached on or before {d}.\n")),
+        (None, Some(d), _) => out.push_str(&format!(
+            "The goal was reached before the data begin: the total was past it on the first day of data, {d}.\n"
+        )),
         (None, None, Some(need)) => out.push_str(&format!(
             "Needed to make {}: {} a day for {} days.\n",
             f.deadline,
@@ -171,14 +232,22 @@ pub fn text(r: &GoalReport) -> String {
         "latest",
         "at deadline",
     ]);
+    let reached = f.reached_on.is_some() || f.reached_before.is_some();
+    let reach = |d: Option<NaiveDate>| {
+        if reached {
+            "reached 已达成".to_string()
+        } else {
+            day(d)
+        }
+    };
     for m in &f.methods {
         t.push(vec![
             m.method.to_string(),
             num(m.daily_growth),
             format!("{} – {}", num(m.daily_growth_low), num(m.daily_growth_high)),
-            day(m.reach_date),
-            day(m.reach_date_earliest),
-            day(m.reach_date_latest),
+            reach(m.reach_date),
+            reach(m.reach_date_earliest),
+            reach(m.reach_date_latest),
             m.at_deadline
                 .map(group_thousands)
                 .unwrap_or_else(|| "—".into()),
