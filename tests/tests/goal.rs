@@ -243,7 +243,7 @@ async fn a_crowd_of_slow_requests_is_turned_away_and_health_still_answers() {
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });
     let client = reqwest::Client::new();
-    let today = haoqi_model::time::today();
+    let today = haoqi_model::time::last_complete_day();
     // The first refresh: the default report comes from it.
     let mut from_refresh = false;
     for _ in 0..100 {
@@ -366,4 +366,56 @@ async fn the_day_the_goal_was_reached_is_found_before_the_window() {
         "{}",
         goal::text(&r)
     );
+}
+
+/// Issue 19, item 3: "as of" means a finished day unless today is asked for; today is "so far",
+/// and paces and forecasts are fitted to complete days only.
+#[tokio::test]
+async fn as_of_is_a_finished_day_and_today_is_so_far() {
+    let today = haoqi_model::time::today();
+    let yesterday = haoqi_model::time::last_complete_day();
+    assert_eq!(yesterday.succ_opt(), Some(today));
+    let first = today - chrono::Days::new(40);
+    // 1,000 + 100·d at 19:00 Beijing on each finished day; today one early reading (00:00:01
+    // Beijing, so always in the past) that gained only 10: a partial day.
+    let mut readings = daily("P1-dy", Douyin, first, 1..=40, Source::Crawl, |d| {
+        (
+            (1_000 + 100 * d).to_string(),
+            String::new(),
+            String::new(),
+            String::new(),
+        )
+    });
+    let early_today = format!("{}T16:00:01Z", yesterday);
+    readings.push(followers(
+        "P1-dy",
+        Douyin,
+        &early_today,
+        &(1_000 + 100 * 40 + 10).to_string(),
+    ));
+    let store = analytics_store("goal_so_far", &readings).await;
+    let mut s = settings();
+    s.goal.followers = 1_000_000;
+    s.goal.deadline = today + chrono::Days::new(365);
+
+    let finished = goal::report(store.as_ref(), &s, yesterday, &[])
+        .await
+        .expect("report");
+    assert!(goal::text(&finished).contains("(end of day, Beijing)"));
+    assert_eq!(finished.forecast.pace_7d, Some(100.0));
+
+    let so_far = goal::report(store.as_ref(), &s, today, &[])
+        .await
+        .expect("report");
+    let text = goal::text(&so_far);
+    assert!(text.contains("so far today"), "{text}");
+    assert_eq!(
+        so_far.progress.matrix.followers, 5_010,
+        "today's total so far"
+    );
+    // The forecast ends with yesterday: the partial day does not drag the pace down to
+    // (10 + 600) / 7.
+    assert_eq!(so_far.forecast.as_of, yesterday);
+    assert_eq!(so_far.forecast.pace_7d, Some(100.0));
+    assert_eq!(so_far.forecast.methods[0].daily_growth.round(), 100.0);
 }

@@ -70,11 +70,22 @@ pub async fn report(
         .filter(|p| p.dimension == "matrix")
         .cloned()
         .collect();
-    let totals: Vec<(NaiveDate, u64)> =
-        matrix_series.iter().map(|p| (p.day, p.followers)).collect();
+    // Paces and trends are fitted to complete days only: asked about today, the forecast ends
+    // with yesterday (today's sweep is partial).
+    let today = haoqi_model::time::today();
+    let fit_to = if as_of >= today {
+        today.pred_opt().unwrap_or(today)
+    } else {
+        as_of
+    };
+    let totals: Vec<(NaiveDate, u64)> = matrix_series
+        .iter()
+        .filter(|p| p.day <= fit_to)
+        .map(|p| (p.day, p.followers))
+        .collect();
     let mut forecast = forecast::forecast(
         &totals,
-        as_of,
+        fit_to,
         goal,
         settings.goal.deadline,
         &settings.forecast,

@@ -283,8 +283,15 @@ pub fn account_table(rows: &[AccountProgress]) -> Table {
 /// The headline a person reads first.
 pub fn headline(p: &Progress) -> String {
     let m = &p.matrix;
+    // A day not over yet is "so far": its sweep is partial, and accounts not yet read today
+    // carry yesterday's values.
+    let when = if p.as_of >= haoqi_model::time::today() {
+        "so far today, Beijing; the day is not over"
+    } else {
+        "end of day, Beijing"
+    };
     format!(
-        "As of {} (end of day, Beijing): {} followers ({} certain) of the {} goal = {:.1}%, \
+        "As of {} ({when}): {} followers ({} certain) of the {} goal = {:.1}%, \
          deadline {}.\n{} accounts: {} reporting, {} never reported, {} stale; {} of {} with a \
          target are at target ({} without a computable target).\n",
         p.as_of,

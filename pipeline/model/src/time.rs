@@ -79,6 +79,13 @@ pub fn today() -> NaiveDate {
     beijing_day(Utc::now())
 }
 
+/// The last Beijing day that is over: what "as of" means unless a day is asked for (today's
+/// sweep is still partial, so its totals carry yesterday's values and its paces are too low).
+pub fn last_complete_day() -> NaiveDate {
+    let t = today();
+    t.pred_opt().unwrap_or(t)
+}
+
 /// The Beijing day an instant falls on.
 pub fn beijing_day(t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&DISPLAY_TZ).date_naive()

@@ -60,7 +60,9 @@ pub(super) async fn progress_analytics(
     let store = ctx.store().await?;
     migrate::require_current(store.as_ref()).await?;
     let settings = ctx.analytics();
-    let as_of = args.as_of.unwrap_or_else(haoqi_model::time::today);
+    let as_of = args
+        .as_of
+        .unwrap_or_else(haoqi_model::time::last_complete_day);
     if args.forecast {
         let report = goal::report(store.as_ref(), &settings, as_of, &args.assume).await?;
         match args.format {

@@ -637,7 +637,9 @@ async fn progress(ctx: &Session, args: &ProgressArgs) -> Result<ExitCode> {
     let store = ctx.store().await?;
     migrate::require_current(store.as_ref()).await?;
     let query = ProgressQuery {
-        as_of: args.as_of.unwrap_or_else(haoqi_model::time::today),
+        as_of: args
+            .as_of
+            .unwrap_or_else(haoqi_model::time::last_complete_day),
         stale_after_hours: ctx.config.progress.stale_after_hours,
     };
     if args.by == Some(By::Account) {

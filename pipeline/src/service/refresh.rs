@@ -53,7 +53,9 @@ pub async fn refresh(
         }
     }
 
-    let report = goal::report(store, settings, haoqi_model::time::beijing_day(now), &[]).await?;
+    // The default report: as of the last complete day, as `/api/progress` answers by default.
+    let day = haoqi_model::time::beijing_day(now);
+    let report = goal::report(store, settings, day.pred_opt().unwrap_or(day), &[]).await?;
     let f = &report.forecast;
     metrics.goal_followers.set(clamp(f.current));
     metrics.goal_target.set(clamp(f.goal));

@@ -103,7 +103,7 @@ async fn api_progress(
             Err(e) => return ApiError::BadRequest(e.to_string()).into_response(),
         }
     }
-    let as_of = q.as_of.unwrap_or_else(haoqi_model::time::today);
+    let as_of = q.as_of.unwrap_or_else(haoqi_model::time::last_complete_day);
     if assume.is_empty() {
         if let Some((_, report)) = s.cache.progress(chrono::Utc::now(), as_of) {
             return ([("x-haoqi-computed-by", "refresh")], Json(report.as_ref())).into_response();
