@@ -553,3 +553,32 @@ fn store_down_at_start_spools_for_that_store_only() {
     let clean = haoqi(&d, &["check", "--fast"]);
     assert!(clean.status.success(), "{}", text(&clean));
 }
+
+/// Values out of range are refused with the valid range before anything runs (issue 18's
+/// bad-input probe): a day before any matrix, a rate that would never send or never stop, an
+/// interval of 0.
+#[test]
+fn out_of_range_values_are_refused_with_the_range() {
+    let d = scratch("ranges");
+    for (args, says) in [
+        (
+            vec!["progress", "--as-of", "1970-01-01"],
+            "2000-01-01 to today",
+        ),
+        (
+            vec!["collect", "--once", "--rate", "0"],
+            "above 0 and at most 1000",
+        ),
+        (
+            vec!["collect", "--once", "--rate", "NaN"],
+            "above 0 and at most 1000",
+        ),
+        (vec!["run", "--interval-mins", "0"], "1..=1440"),
+        (vec!["stalled", "--days", "30000"], "1..=365"),
+    ] {
+        let out = haoqi(&d, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
+    }
+    assert!(!d.join("data").exists(), "nothing was created");
+}

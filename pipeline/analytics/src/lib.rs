@@ -9,6 +9,7 @@
 pub mod forecast;
 pub mod goal;
 pub mod health;
+pub mod limits;
 pub mod progress;
 pub mod rank;
 pub mod series;

@@ -17,7 +17,7 @@ use haoqi_store::migrate;
 pub struct StalledArgs {
     /// Days without growth (and without a new post) before an account counts as flat / no_posts
     /// (default: stalled.flat_days = 7, stalled.no_posts_days = 14).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::values::stalled_days)]
     pub days: Option<u32>,
     /// Also list growing accounts (JSON and CSV always carry every account).
     #[arg(long)]

@@ -209,7 +209,7 @@ pub struct EndpointArgs {
     #[arg(long, value_name = "URL")]
     pub simulator: Option<url::Url>,
     /// Requests per second per platform, overriding the configuration.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = values::rate)]
     pub rate: Option<f64>,
 }
 
@@ -242,8 +242,8 @@ pub struct RunArgs {
     /// This instance's share of the accounts, K of N (consistent hashing on the account id).
     #[arg(long, default_value = "1/1")]
     pub shard: haoqi_crawl::shard::Shard,
-    /// Minutes between two polls of one account (default: collect.interval_mins, 60).
-    #[arg(long)]
+    /// Minutes between two polls of one account (default: collect.interval_mins, 60), 1 to 1440.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1440))]
     pub interval_mins: Option<u64>,
     #[command(flatten)]
     pub endpoint: EndpointArgs,
@@ -261,7 +261,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 180)]
     pub days: u32,
     /// Requests per second per platform in the live sweep.
-    #[arg(long, default_value_t = 50.0)]
+    #[arg(long, default_value_t = 50.0, value_parser = values::rate)]
     pub rate: f64,
     /// Share of simulated requests that fail (shows the error handling).
     #[arg(long, default_value_t = 0.02)]
@@ -292,8 +292,8 @@ fn by_parser() -> impl clap::builder::TypedValueParser<Value = By> {
 
 #[derive(Args, Debug)]
 pub struct ProgressArgs {
-    /// The day whose end the figures describe (Beijing time; default today).
-    #[arg(long, value_name = "DATE")]
+    /// The day whose end the figures describe (Beijing time; default the last complete day).
+    #[arg(long, value_name = "DATE", value_parser = values::day)]
     pub as_of: Option<NaiveDate>,
     /// Break the totals down (the matrix row is always first).
     #[arg(long, value_parser = by_parser())]
@@ -350,6 +350,7 @@ macro_rules! outln {
 mod analytics;
 mod import;
 mod store_check;
+mod values;
 
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {

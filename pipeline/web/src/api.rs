@@ -103,7 +103,11 @@ async fn api_progress(
             Err(e) => return ApiError::BadRequest(e.to_string()).into_response(),
         }
     }
-    let as_of = q.as_of.unwrap_or_else(haoqi_model::time::last_complete_day);
+    let as_of = match q.as_of.map(haoqi_analytics::limits::check_day) {
+        Some(Err(e)) => return ApiError::BadRequest(e).into_response(),
+        Some(Ok(d)) => d,
+        None => haoqi_model::time::last_complete_day(),
+    };
     if assume.is_empty() {
         if let Some((_, report)) = s.cache.progress(chrono::Utc::now(), as_of) {
             return ([("x-haoqi-computed-by", "refresh")], Json(report.as_ref())).into_response();
@@ -130,6 +134,9 @@ async fn api_stalled(
     State(s): State<AppState>,
     Query(q): Query<StalledParams>,
 ) -> axum::response::Response {
+    if let Some(Err(e)) = q.days.map(haoqi_analytics::limits::check_stalled_days) {
+        return ApiError::BadRequest(e).into_response();
+    }
     let now = chrono::Utc::now();
     if q.days.is_none() {
         if let Some(snapshot) = s.health.fresh(now) {
@@ -383,6 +390,13 @@ mod tests {
                 .as_str()
                 .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok()),
             Some(judged)
+        );
+        // A window of decades is refused with the range.
+        let (status, body) = stalled(s.clone(), Some(30_000)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(
+            body["error"].as_str().unwrap().contains("1..=365"),
+            "{body}"
         );
         // Other thresholds than the refresh's: the store is asked.
         let (status, _) = stalled(s.clone(), Some(3)).await;
