@@ -296,6 +296,61 @@ impl Config {
         }
     }
 
+    /// Values that parse but cannot mean anything (issue 18's probe: a weight of -1, damping
+    /// 5.0, `min_coverage = 7` were taken as they were).
+    fn range_problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        let share = |name: &str, v: f64, p: &mut Vec<String>| {
+            if !(0.0..=1.0).contains(&v) {
+                p.push(format!("{name} = {v} must be a share from 0 to 1"));
+            }
+        };
+        let r = &self.rank;
+        share("rank.min_coverage", r.min_coverage, &mut p);
+        share("rank.max_imported_share", r.max_imported_share, &mut p);
+        let w = &r.weights;
+        let weights = [
+            ("followers", w.followers),
+            ("growth", w.growth),
+            ("completion", w.completion),
+            ("views", w.views),
+            ("likes", w.likes),
+            ("posts", w.posts),
+        ];
+        for (name, v) in weights {
+            if !(v.is_finite() && v >= 0.0) {
+                p.push(format!("rank.weights.{name} = {v} must be 0 or more"));
+            }
+        }
+        if weights.iter().map(|(_, v)| v.max(0.0)).sum::<f64>() <= 0.0 {
+            p.push("rank.weights must not all be 0".into());
+        }
+        let d = self.forecast.damping;
+        if !(d > 0.0 && d < 1.0) {
+            p.push(format!(
+                "forecast.damping = {d} must be between 0 and 1 (exclusive)"
+            ));
+        }
+        if self.forecast.window_days < 3 {
+            p.push("forecast.window_days must be 3 or more".into());
+        }
+        if self.collect.interval_mins == 0 || self.collect.interval_mins > 1440 {
+            p.push(format!(
+                "collect.interval_mins = {} must be 1..=1440",
+                self.collect.interval_mins
+            ));
+        }
+        for (platform, c) in self.collect.platforms() {
+            if !(c.per_second.is_finite() && c.per_second > 0.0 && c.per_second <= 1000.0) {
+                p.push(format!(
+                    "collect.{platform}.per_second = {} must be above 0 and at most 1000",
+                    c.per_second
+                ));
+            }
+        }
+        p
+    }
+
     /// Reads `path`, or `./haoqi.toml` when it exists, or the defaults.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         let (path, required) = match path {
@@ -327,6 +382,7 @@ impl Config {
         if config.progress.stale_after_hours == 0 {
             problems.push("progress.stale_after_hours must be above 0".to_string());
         }
+        problems.extend(config.range_problems());
         if problems.is_empty() {
             Ok(config)
         } else {
@@ -481,6 +537,20 @@ mod tests {
         .unwrap();
         assert_eq!(c.goal.followers, 25_000_000);
         assert_eq!(c.targets.region_assoc, Some(1_000_000));
+        for (text, named) in [
+            ("[rank.weights]\ngrowth = -1\n", "rank.weights.growth = -1"),
+            ("[forecast]\ndamping = 5.0\n", "forecast.damping = 5"),
+            ("[rank]\nmin_coverage = 7\n", "rank.min_coverage = 7"),
+            (
+                "[collect.bilibili]\nper_second = 0\n",
+                "collect.bilibili.per_second = 0",
+            ),
+        ] {
+            let e = Config::parse(Path::new("h.toml"), text)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(named), "{text}: {e}");
+        }
         let e = Config::parse(Path::new("h.toml"), "[goal]\nfolowers = 1\n").unwrap_err();
         assert!(e.to_string().contains("folowers"), "{e}");
         let e =
