@@ -985,3 +985,27 @@ fn every_import_command_has_help_with_an_example() {
         assert!(help.contains("Example"), "{path:?}: {help}");
     }
 }
+
+/// A file with a header and no data rows imports nothing and records nothing (issue 18's
+/// probe: it imported "0" and wrote an import record).
+#[tokio::test]
+async fn a_header_only_file_is_refused_and_records_nothing() {
+    let e = env("imp_header_only", reference()).await;
+    let dir = engine_dir().join("imp-header-only");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("empty.csv");
+    std::fs::write(&path, "单位名称,关注人数,日期\n").expect("write");
+    let src = readings::read_source(&path, None).expect("read");
+    let plan = e.plan(&src, &gzh()).await.expect("plan");
+    let blocker = plan.blocker().expect("refused");
+    assert!(
+        blocker.contains("no data rows below the header (row 1)"),
+        "{blocker}"
+    );
+    let err = readings::apply(&plan, e.store.as_ref(), &e.writer)
+        .await
+        .expect_err("nothing to import");
+    assert!(err.to_string().contains("no data rows"), "{err}");
+    assert_eq!(e.counts().await, (0, 0));
+}

@@ -219,6 +219,24 @@ impl ReadingsPlan {
                 self.problems.len()
             ));
         }
+        if self.rows.is_empty() {
+            return Some(format!(
+                "no data rows below the header (row {}){}: the table is empty",
+                self.header_row,
+                if self.skipped.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; skipped: {}",
+                        self.skipped
+                            .iter()
+                            .map(|(why, rows)| format!("{} {why}", rows.len()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            ));
+        }
         let unmatched = self.unmatched();
         if unmatched > 0 && !self.skip_unmatched {
             return Some(format!(
