@@ -50,12 +50,12 @@ pub const REGISTRY_ENV: &str = "HAOQI_REGISTRY";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config {}: {source}", .path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    // The cause is in the message and not a `source`: the binary prints the whole chain, which
+    // would say it twice.
+    #[error("cannot read config {}: {cause}", .path.display())]
+    Read { path: PathBuf, cause: std::io::Error },
+    #[error("cannot read the store password file {} (store.password_file): {cause}", .path.display())]
+    PasswordFile { path: PathBuf, cause: std::io::Error },
     #[error("config {}: {message}", .path.display())]
     Invalid { path: PathBuf, message: String },
     #[error(transparent)]
@@ -362,7 +362,7 @@ impl Config {
             Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Config::default())
             }
-            Err(source) => return Err(ConfigError::Read { path, source }),
+            Err(cause) => return Err(ConfigError::Read { path, cause }),
         };
         Self::parse(&path, &text)
     }
@@ -414,9 +414,9 @@ impl Config {
         match &self.store.password_file {
             Some(path) => std::fs::read_to_string(path)
                 .map(|s| Some(Secret::new(s.trim_end_matches(['\n', '\r']))))
-                .map_err(|source| ConfigError::Read {
+                .map_err(|cause| ConfigError::PasswordFile {
                     path: path.clone(),
-                    source,
+                    cause,
                 }),
             None => Ok(None),
         }
