@@ -53,9 +53,15 @@ pub enum ConfigError {
     // The cause is in the message and not a `source`: the binary prints the whole chain, which
     // would say it twice.
     #[error("cannot read config {}: {cause}", .path.display())]
-    Read { path: PathBuf, cause: std::io::Error },
+    Read {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
     #[error("cannot read the store password file {} (store.password_file): {cause}", .path.display())]
-    PasswordFile { path: PathBuf, cause: std::io::Error },
+    PasswordFile {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
     #[error("config {}: {message}", .path.display())]
     Invalid { path: PathBuf, message: String },
     #[error(transparent)]
