@@ -47,6 +47,7 @@ fn main() {
             haoqi_web::Metrics::new().expect("metrics"),
             None,
             haoqi::service::serve::REFRESH_SECS,
+            None,
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");

@@ -81,6 +81,18 @@ pub struct Config {
     pub stalled: StalledConfig,
     pub forecast: ForecastConfig,
     pub rank: RankConfig,
+    pub web: WebSection,
+}
+
+/// `[web]`: the web application.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSection {
+    /// The application database (users, sessions, the audit log). Default: `app-<store>.sqlite`
+    /// beside the spool's directory (for the embedded store, beside its data directory).
+    pub database: Option<PathBuf>,
+    /// Mark session cookies `Secure`: set when haoqi is reached over HTTPS (a reverse proxy).
+    pub secure_cookies: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -447,6 +459,21 @@ impl Config {
             (None, StoreLocation::Server(_)) => PathBuf::from("./data/spool"),
         };
         base.join(location.spool_key())
+    }
+
+    /// The application database of the store at `location` (each store has its own, as it has
+    /// its own spool: a unit's login is bound to that store's registry).
+    pub fn app_db_path(&self, location: &StoreLocation) -> PathBuf {
+        if let Some(p) = &self.web.database {
+            return p.clone();
+        }
+        let base = match location {
+            StoreLocation::Embedded { path, .. } => {
+                path.parent().map_or_else(PathBuf::new, Path::to_path_buf)
+            }
+            StoreLocation::Server(_) => PathBuf::from("./data"),
+        };
+        base.join(format!("app-{}.sqlite", location.spool_key()))
     }
 
     /// The spool of the store at `location`.

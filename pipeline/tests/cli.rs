@@ -313,6 +313,12 @@ fn every_command_has_help_with_an_example() {
         vec!["registry", "load", "--help"],
         vec!["registry", "reference", "--help"],
         vec!["progress", "--help"],
+        vec!["user", "--help"],
+        vec!["user", "add", "--help"],
+        vec!["user", "list", "--help"],
+        vec!["user", "disable", "--help"],
+        vec!["user", "reset-password", "--help"],
+        vec!["serve", "--help"],
     ] {
         let out = haoqi(&d, &args);
         assert!(out.status.success(), "{args:?}");
@@ -581,4 +587,175 @@ fn out_of_range_values_are_refused_with_the_range() {
         assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
     }
     assert!(!d.join("data").exists(), "nothing was created");
+}
+
+#[test]
+fn users_are_added_listed_disabled_and_their_passwords_never_in_arguments() {
+    let d = scratch("users");
+    std::fs::write(d.join("pw"), "a long enough password\n").expect("pw");
+    std::fs::write(d.join("short"), "short\n").expect("pw");
+    let ok = |args: &[&str]| {
+        let out = haoqi(&d, args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        text(&out)
+    };
+    let fails = |args: &[&str]| {
+        let out = haoqi(&d, args);
+        assert!(
+            !out.status.success(),
+            "{args:?} should fail: {}",
+            text(&out)
+        );
+        text(&out)
+    };
+    ok(&[
+        "user",
+        "add",
+        "office01",
+        "--role",
+        "admin",
+        "--password-file",
+        "pw",
+    ]);
+    ok(&[
+        "user",
+        "add",
+        "urumqi",
+        "--role",
+        "liaison",
+        "--prefecture",
+        "650100",
+        "--password-file",
+        "pw",
+    ]);
+    ok(&[
+        "user",
+        "add",
+        "unit1",
+        "--role",
+        "unit",
+        "--unit",
+        "XJ-P-650100",
+        "--password-file",
+        "pw",
+    ]);
+    // What cannot mean anything is refused, naming what to give instead.
+    let m = fails(&[
+        "user",
+        "add",
+        "x1",
+        "--role",
+        "root",
+        "--password-file",
+        "pw",
+    ]);
+    assert!(m.contains("not a role"), "{m}");
+    let m = fails(&[
+        "user",
+        "add",
+        "x2",
+        "--role",
+        "unit",
+        "--password-file",
+        "pw",
+    ]);
+    assert!(m.contains("--unit UNIT_ID"), "{m}");
+    let m = fails(&[
+        "user",
+        "add",
+        "x3",
+        "--role",
+        "unit",
+        "--unit",
+        "NO-SUCH",
+        "--password-file",
+        "pw",
+    ]);
+    assert!(m.contains("no such unit"), "{m}");
+    let m = fails(&[
+        "user",
+        "add",
+        "x4",
+        "--role",
+        "liaison",
+        "--prefecture",
+        "650102",
+        "--password-file",
+        "pw",
+    ]);
+    assert!(m.contains("not a prefecture"), "{m}");
+    let m = fails(&[
+        "user",
+        "add",
+        "x5",
+        "--role",
+        "leader",
+        "--password-file",
+        "short",
+    ]);
+    assert!(m.contains("too short"), "{m}");
+    let m = fails(&[
+        "user",
+        "add",
+        "office01",
+        "--role",
+        "leader",
+        "--password-file",
+        "pw",
+    ]);
+    assert!(m.contains("already exists"), "{m}");
+    // Without a terminal and without a file there is no password: said, not guessed.
+    let m = fails(&["user", "add", "x6", "--role", "leader"]);
+    assert!(m.contains("--password-file"), "{m}");
+    // There is no flag that takes a password.
+    let m = fails(&[
+        "user",
+        "add",
+        "x7",
+        "--role",
+        "leader",
+        "--password",
+        "hunter2hunter2",
+    ]);
+    assert!(m.contains("unexpected argument"), "{m}");
+
+    ok(&["user", "disable", "urumqi"]);
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(&["user", "list", "--format", "json"])).expect("json");
+    let rows = list.as_array().expect("rows");
+    assert_eq!(rows.len(), 3);
+    let urumqi = rows.iter().find(|r| r["name"] == "urumqi").expect("urumqi");
+    assert_eq!(urumqi["role"], "liaison");
+    assert_eq!(urumqi["prefecture"], 650100);
+    assert!(urumqi["disabled_at"].is_string());
+    let csv = ok(&["user", "list", "--format", "csv"]);
+    assert!(
+        csv.starts_with("name,role,unit_id,prefecture,state"),
+        "{csv}"
+    );
+    assert!(csv.contains("unit1,unit,XJ-P-650100,,active"), "{csv}");
+    ok(&[
+        "user",
+        "reset-password",
+        "office01",
+        "--password-file",
+        "pw",
+    ]);
+    let m = fails(&["user", "reset-password", "nobody", "--password-file", "pw"]);
+    assert!(m.contains("no user named"), "{m}");
+    // The application database (and its WAL) holds hashes, never the password itself.
+    let files: Vec<_> = std::fs::read_dir(d.join("data"))
+        .expect("data dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("app-"))
+        .map(|e| e.path())
+        .collect();
+    assert!(!files.is_empty(), "no application database in data/");
+    let mut hashes = 0;
+    for f in &files {
+        let text = String::from_utf8_lossy(&std::fs::read(f).expect("read db")).into_owned();
+        assert!(!text.contains("a long enough password"), "{}", f.display());
+        hashes += text.matches("$argon2id$").count();
+    }
+    assert!(hashes >= 3, "{hashes} argon2id hashes found");
 }

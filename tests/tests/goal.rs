@@ -236,6 +236,7 @@ async fn a_crowd_of_slow_requests_is_turned_away_and_health_still_answers() {
         haoqi_web::metrics::Metrics::new().expect("metrics"),
         None,
         5,
+        None,
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -19,6 +19,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("haoqi-simulator", 1),
     ("haoqi-model", 2),
     ("haoqi-store", 3),
+    ("haoqi-appdb", 3),
     ("haoqi-registry", 4),
     ("haoqi-import", 5),
     ("haoqi-analytics", 5),

@@ -75,7 +75,7 @@ pub struct Forecast {
     /// The first day whose total reached the goal, when the series shows the crossing.
     pub reached_on: Option<NaiveDate>,
     /// Already at the goal on the series' first day: reached on or before that day. The goal
-    /// report looks further back ([`crate::goal::report`]): there it is the first day of data,
+    /// report (`goal::report`) looks further back: there it is the first day of data,
     /// when the total was at the goal from the start.
     pub reached_before: Option<NaiveDate>,
     pub window_from: Option<NaiveDate>,

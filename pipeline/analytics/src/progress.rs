@@ -6,6 +6,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use haoqi_model::scope::Scope;
 use haoqi_model::table::group_thousands;
 use haoqi_model::table::{opt_num, Table};
 use haoqi_store::sql::{self, Params};
@@ -157,7 +158,50 @@ impl ProgressQuery {
     }
 
     pub async fn accounts(&self, store: &dyn Store) -> Result<Vec<AccountProgress>, StoreError> {
-        let sql = sql::render(sql::queries::PROGRESS_ACCOUNTS, &self.params(store))?;
+        self.accounts_in(store, &Scope::All).await
+    }
+
+    /// The accounts inside `scope` only: the filter is in the query, so nothing outside it is
+    /// read for someone who may not see it.
+    pub async fn accounts_in(
+        &self,
+        store: &dyn Store,
+        scope: &Scope,
+    ) -> Result<Vec<AccountProgress>, StoreError> {
+        self.accounts_where(store, scope.unit_param(), scope.prefecture_param())
+            .await
+    }
+
+    /// One unit's accounts, as far as they lie inside `within` (a liaison asking about a unit
+    /// of another prefecture gets none).
+    pub async fn accounts_of_unit(
+        &self,
+        store: &dyn Store,
+        unit_id: &str,
+        within: &Scope,
+    ) -> Result<Vec<AccountProgress>, StoreError> {
+        let outside = match within {
+            Scope::Unit(own) => own != unit_id,
+            Scope::All | Scope::Prefecture(_) => false,
+        };
+        if unit_id.is_empty() || outside {
+            return Ok(Vec::new());
+        }
+        self.accounts_where(store, unit_id, within.prefecture_param())
+            .await
+    }
+
+    async fn accounts_where(
+        &self,
+        store: &dyn Store,
+        unit_id: &str,
+        prefecture: u32,
+    ) -> Result<Vec<AccountProgress>, StoreError> {
+        let params = self
+            .params(store)
+            .set("unit_id", unit_id)
+            .set("prefecture", u64::from(prefecture));
+        let sql = sql::render(sql::queries::PROGRESS_ACCOUNTS, &params)?;
         query_as(store, &sql).await
     }
 }

@@ -108,9 +108,38 @@ pub fn group_thousands(n: u64) -> String {
     out
 }
 
+/// A count as people write it: `8,765`, `1.2万`, `2,345.6万`, `1.23亿` (one decimal in 万, two in
+/// 亿; rounded to nearest, so `12,345` is `1.2万`).
+pub fn wan(n: u64) -> String {
+    let tenths = (n + 500) / 1_000;
+    if n < 10_000 {
+        group_thousands(n)
+    } else if tenths < 100_000 {
+        format!("{}.{}万", group_thousands(tenths / 10), tenths % 10)
+    } else {
+        let hundredths = (n + 500_000) / 1_000_000;
+        format!(
+            "{}.{:02}亿",
+            group_thousands(hundredths / 100),
+            hundredths % 100
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_as_people_write_them() {
+        assert_eq!(wan(9_999), "9,999");
+        assert_eq!(wan(12_345), "1.2万");
+        assert_eq!(wan(12_950), "1.3万");
+        assert_eq!(wan(20_000_000), "2,000.0万");
+        assert_eq!(wan(99_949_999), "9,995.0万");
+        assert_eq!(wan(99_999_999), "1.00亿");
+        assert_eq!(wan(123_456_789), "1.23亿");
+    }
 
     #[test]
     fn thousands() {

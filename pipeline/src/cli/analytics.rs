@@ -164,15 +164,21 @@ pub(super) async fn serve(ctx: &Session, args: &ServeArgs) -> Result<ExitCode> {
     let store = ctx.store().await?;
     migrate::require_current(store.as_ref()).await?;
     let metrics = haoqi_web::Metrics::new()?;
-    let app = serve::app(store, ctx.analytics(), metrics, None, args.refresh_secs);
+    let web = ctx.web()?;
+    let app = serve::app(
+        store,
+        ctx.analytics(),
+        metrics,
+        None,
+        args.refresh_secs,
+        Some(web),
+    );
     let listener = serve::bind(args.listen).await?;
     out!(
-        "serving http://{0}/metrics, /healthz, /api/progress, /api/stalled; Ctrl-C stops\n",
+        "serving the web application at http://{0}/ (and /metrics, /healthz, /api/progress, /api/stalled); Ctrl-C stops\n",
         listener.local_addr()?
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(serve::shutdown_signal())
-        .await?;
+    serve::serve_until(listener, app, serve::shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }
 

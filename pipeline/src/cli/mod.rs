@@ -58,6 +58,12 @@ pub enum Command {
         after_help = "Examples:\n  haoqi check\n  haoqi check --repair\n  haoqi check --fast --format json"
     )]
     Check(store_check::CheckArgs),
+    /// The web application's logins: add, list, disable, enable, reset a password.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  haoqi user add office01 --role admin\n  haoqi user list --format json\n  haoqi user reset-password office01 --password-file pw.txt"
+    )]
+    User(user::UserCommand),
     /// Check, load or regenerate the registry of units and accounts.
     #[command(subcommand)]
     Registry(RegistryCommand),
@@ -350,6 +356,7 @@ macro_rules! outln {
 mod analytics;
 mod import;
 mod store_check;
+mod user;
 mod values;
 
 /// Parses the command line and runs it.
@@ -414,6 +421,21 @@ impl Session {
         Ok(Registry::load(self.registry_dir.as_deref())?)
     }
 
+    /// The application database beside the store, opened (and brought up to date).
+    fn app_db(&self) -> Result<haoqi_appdb::AppDb> {
+        let path = self.config.app_db_path(&self.location);
+        Ok(haoqi_appdb::AppDb::open(&path)?)
+    }
+
+    fn web(&self) -> Result<crate::service::serve::Web> {
+        Ok(crate::service::serve::Web {
+            db: Arc::new(self.app_db()?),
+            config: haoqi_web::app::WebConfig {
+                secure_cookies: self.config.web.secure_cookies,
+            },
+        })
+    }
+
     async fn store(&self) -> Result<Arc<dyn Store>> {
         let s = store::open(&self.location)
             .await
@@ -436,6 +458,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Init(args) => init(&ctx, &args).await,
         Command::Check(args) => store_check::run(&ctx, &args).await,
+        Command::User(cmd) => user::run(&ctx, &cmd),
         Command::Registry(RegistryCommand::Check { format }) => registry_check(&ctx, format),
         Command::Registry(RegistryCommand::Load) => registry_load(&ctx).await,
         Command::Registry(RegistryCommand::Reference { out }) => registry_reference(&out),
@@ -852,6 +875,11 @@ async fn demo(ctx: &Session, args: &DemoArgs) -> Result<ExitCode> {
         rate: args.rate,
         faults: args.faults,
         listen: (!args.no_serve).then_some(args.listen),
+        web: if args.no_serve {
+            None
+        } else {
+            Some(ctx.web()?)
+        },
     };
     let bar = crate::output::Bar::new("{bar:40} {pos}/{len} days of history ({eta} left)");
     crate::service::demo::run(plan, &bar, &|line| outln!("{line}")).await?;

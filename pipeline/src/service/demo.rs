@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use haoqi_analytics::progress::{self, By, ProgressQuery};
+use haoqi_appdb::role::Grant;
+use haoqi_appdb::{Actor, AppDb, NewUser, Role};
 use haoqi_model::reading::Source;
 use haoqi_model::tick::Tick;
 use haoqi_platform::Platform;
@@ -32,6 +34,74 @@ pub struct DemoPlan<'a> {
     pub faults: f64,
     /// `None`: stop after the progress report.
     pub listen: Option<SocketAddr>,
+    /// The web application's database and settings (the demo logins go into it).
+    pub web: Option<serve::Web>,
+}
+
+/// A demo login: its name, role, password and what it is bound to.
+pub struct DemoLogin {
+    pub name: String,
+    pub role: Role,
+    pub password: String,
+    pub bound_to: String,
+}
+
+/// One login per role (`demo-admin`, `demo-leader`, …), with a fresh random password each run
+/// (an existing demo login gets a new one): the unit login is bound to the first unit with a
+/// video account, the liaison to that unit's prefecture.
+pub fn demo_logins(db: &AppDb, registry: &Registry) -> Result<Vec<DemoLogin>> {
+    let unit = registry
+        .accounts
+        .iter()
+        .filter(|a| a.active && a.platform.is_video())
+        .find_map(|a| {
+            registry
+                .units
+                .iter()
+                .find(|u| u.unit_id == a.unit_id && u.prefecture_code.is_some())
+        })
+        .ok_or_else(|| anyhow::anyhow!("the registry has no unit with a video account"))?;
+    let prefecture = unit.prefecture_code.unwrap_or_default();
+    let actor = Actor::new("demo", "local");
+    let mut logins = Vec::new();
+    for role in Role::ALL {
+        let name = format!("demo-{role}");
+        let (unit_id, pref, bound_to) = match role {
+            Role::Unit => (
+                Some(unit.unit_id.clone()),
+                None,
+                format!("{}（{}）", unit.name, unit.unit_id),
+            ),
+            Role::Liaison => (None, Some(prefecture), format!("地州 {prefecture}")),
+            _ => (None, None, String::new()),
+        };
+        let password = format!(
+            "demo-{}",
+            haoqi_appdb::new_token()?
+                .get(..12)
+                .unwrap_or("password0000")
+        );
+        if db.user(&name)?.is_some() {
+            db.reset_password(&name, &password, &actor)?;
+        } else {
+            let grant = Grant::new(role, unit_id, pref).map_err(anyhow::Error::msg)?;
+            db.add_user(
+                &NewUser {
+                    name: name.clone(),
+                    grant,
+                },
+                &password,
+                &actor,
+            )?;
+        }
+        logins.push(DemoLogin {
+            name,
+            role,
+            password,
+            bound_to,
+        });
+    }
+    Ok(logins)
 }
 
 /// Every active video account of the registry, as the simulator serves it.
@@ -151,22 +221,37 @@ async fn serve_until_ctrl_c(
     listen: SocketAddr,
     say: Say<'_>,
 ) -> Result<()> {
+    let listener = serve::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    if let Some(web) = &plan.web {
+        let logins = demo_logins(&web.db, &plan.registry)?;
+        say(&format!(
+            "the web application: http://{addr}/ — demo logins (new passwords each run):"
+        ));
+        for l in &logins {
+            say(&format!(
+                "  {:<16} {:<10} {:<20} {}",
+                l.name,
+                l.role.as_str(),
+                l.password,
+                l.bound_to
+            ));
+        }
+    }
     let app = serve::app(
         plan.store.clone(),
         plan.config.analytics(),
         metrics,
         None,
         serve::REFRESH_SECS,
+        plan.web.clone(),
     );
-    let listener = serve::bind(listen).await?;
     say(&format!(
-        "serving http://{0}/metrics, /healthz, /api/progress, /api/stalled; Ctrl-C stops",
-        listener.local_addr()?
+        "serving http://{addr}/ (pages), /metrics, /healthz, /api/progress, /api/stalled; Ctrl-C stops"
     ));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    serve::serve_until(listener, app, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }

@@ -122,6 +122,7 @@ pub async fn run(plan: RunPlan<'_>, say: Say<'_>) -> Result<CollectReport> {
             metrics.clone(),
             Some(stop_rx.clone()),
             serve::REFRESH_SECS,
+            None,
         ),
         collectors.clone(),
     );

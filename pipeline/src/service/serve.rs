@@ -50,14 +50,22 @@ pub fn spawn_refresh(
     (latest, cache)
 }
 
-/// The JSON API and `/metrics` over `store`, with the gauges refreshed every `refresh_secs`
-/// until `stop` turns true.
+/// The web application's part of an HTTP surface: its database and settings.
+#[derive(Clone)]
+pub struct Web {
+    pub db: Arc<haoqi_appdb::AppDb>,
+    pub config: haoqi_web::app::WebConfig,
+}
+
+/// The JSON API and `/metrics` over `store` (and with `web`, the web application's pages),
+/// with the gauges refreshed every `refresh_secs` until `stop` turns true.
 pub fn app(
     store: Arc<dyn Store>,
     settings: Settings,
     metrics: Metrics,
     stop: Option<watch::Receiver<bool>>,
     refresh_secs: u64,
+    web: Option<Web>,
 ) -> axum::Router {
     let settings = Arc::new(settings);
     let (health, cache) = spawn_refresh(
@@ -67,13 +75,32 @@ pub fn app(
         stop,
         refresh_secs,
     );
-    haoqi_web::router(AppState {
+    let state = AppState {
         metrics,
         store,
         settings,
         health,
         cache,
-    })
+    };
+    match web {
+        Some(w) => haoqi_web::app::router(state, w.db, &w.config),
+        None => haoqi_web::router(state),
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, with each request's peer address
+/// known (login throttling and the audit log need it).
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Binds `addr`, saying which address failed.

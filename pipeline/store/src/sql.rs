@@ -410,7 +410,9 @@ mod tests {
             .set("name", "n")
             .set("checksum", "c")
             .set("from_day", "2024-01-01")
-            .set("to_day", "2024-12-31");
+            .set("to_day", "2024-12-31")
+            .set("unit_id", "")
+            .set("prefecture", 0u64);
         for (_, _, text) in MIGRATIONS {
             for stmt in statements(text) {
                 let sql = render_schema(&stmt, &Params::new("haoqi")).unwrap();

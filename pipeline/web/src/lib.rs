@@ -1,11 +1,13 @@
 //! haoqi-web: what haoqi answers over HTTP — the read-only JSON API for dashboards and the wall
 //! ([`api`]), `/healthz`, and `/metrics` ([`metrics`], registered once at start). Built as a
 //! `Router` from state so tests call it without a socket. The web application (logins, roles,
-//! pages) joins it here, one module per area.
+//! pages) is [`app`], one module per area.
 //!
-//! Depends on: haoqi-model, haoqi-store, haoqi-analytics. The binary wires it to a listener.
+//! Depends on: haoqi-model, haoqi-store, haoqi-appdb, haoqi-registry (names of kinds),
+//! haoqi-analytics. The binary wires it to a listener.
 
 pub mod api;
+pub mod app;
 pub mod cache;
 mod error;
 pub mod metrics;

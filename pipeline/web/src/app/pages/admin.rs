@@ -1,0 +1,342 @@
+//! 管理, the province office's page: the users, the queue of unit reports (resolve with a note),
+//! kiosk links for wall screens (create, revoke), and the audit log (read, export as CSV).
+//! Admin only; every write here is audited by the application database.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+
+use haoqi_appdb::Role;
+
+use super::super::auth::Viewer;
+use super::super::fmt;
+use super::super::view::{self, Chrome};
+use super::super::Ctx;
+
+/// Entries of the audit log shown on the page (the export has more).
+const AUDIT_SHOWN: usize = 200;
+const AUDIT_EXPORTED: usize = 100_000;
+
+pub(super) fn routes() -> Router<Ctx> {
+    Router::new()
+        .route("/admin", get(admin_page))
+        .route("/admin/audit.csv", get(audit_csv))
+        .route("/admin/kiosk", post(kiosk_create))
+        .route("/admin/kiosk/{id}/revoke", post(kiosk_revoke))
+        .route("/admin/reports/{id}/resolve", post(report_resolve))
+}
+
+struct UserRow {
+    name: String,
+    role: &'static str,
+    binding: String,
+    state: &'static str,
+}
+
+struct ReportRow {
+    id: i64,
+    unit_id: String,
+    kind: &'static str,
+    account: String,
+    text: String,
+    by: String,
+    at: String,
+}
+
+struct KioskRow {
+    id: i64,
+    label: String,
+    by: String,
+    at: String,
+    revoked: bool,
+}
+
+struct AuditRow {
+    at: String,
+    actor: String,
+    address: String,
+    action: String,
+    target: String,
+    change: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage {
+    chrome: Chrome,
+    users: Vec<UserRow>,
+    reports: Vec<ReportRow>,
+    kiosks: Vec<KioskRow>,
+    audit: Vec<AuditRow>,
+    /// A kiosk link just created: shown once.
+    new_link: Option<String>,
+    notice: Option<String>,
+}
+
+async fn admin_page(State(ctx): State<Ctx>, viewer: Viewer) -> Response {
+    if let Some(r) = viewer.require(&[Role::Admin]) {
+        return r;
+    }
+    page(&ctx, &viewer, None, None, StatusCode::OK).await
+}
+
+async fn page(
+    ctx: &Ctx,
+    viewer: &Viewer,
+    new_link: Option<String>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let db = ctx.db.clone();
+    let loaded = tokio::task::spawn_blocking(move || {
+        Ok::<_, haoqi_appdb::AppDbError>((
+            db.users()?,
+            db.reports(None, true)?,
+            db.kiosks()?,
+            db.audit_log(AUDIT_SHOWN, None)?,
+        ))
+    })
+    .await;
+    let Ok(Ok((users, reports, kiosks, audit))) = loaded else {
+        return view::unavailable();
+    };
+    let page = AdminPage {
+        chrome: viewer.chrome("管理"),
+        users: users
+            .iter()
+            .map(|u| UserRow {
+                name: u.name.clone(),
+                role: u.grant.role.chinese_name(),
+                binding: match (&u.grant.unit_id, u.grant.prefecture) {
+                    (Some(unit), _) => format!("单位 {unit}"),
+                    (_, Some(p)) => format!("地州 {p}"),
+                    _ => String::new(),
+                },
+                state: if u.disabled_at.is_some() {
+                    "已停用"
+                } else {
+                    "正常"
+                },
+            })
+            .collect(),
+        reports: reports
+            .iter()
+            .map(|r| ReportRow {
+                id: r.id,
+                unit_id: r.unit_id.clone(),
+                kind: r.kind.chinese_name(),
+                account: r.account.clone(),
+                text: r.text.clone(),
+                by: r.created_by.clone(),
+                at: fmt::beijing(r.created_at),
+            })
+            .collect(),
+        kiosks: kiosks
+            .iter()
+            .map(|k| KioskRow {
+                id: k.id,
+                label: k.label.clone(),
+                by: k.created_by.clone(),
+                at: fmt::beijing(k.created_at),
+                revoked: k.revoked_at.is_some(),
+            })
+            .collect(),
+        audit: audit
+            .iter()
+            .map(|e| AuditRow {
+                at: fmt::beijing(e.at),
+                actor: e.actor.clone(),
+                address: e.address.clone(),
+                action: e.action.clone(),
+                target: e.target.clone(),
+                change: match (&e.before, &e.after) {
+                    (Some(b), Some(a)) => format!("{b} → {a}"),
+                    (None, Some(a)) => a.clone(),
+                    (Some(b), None) => b.clone(),
+                    (None, None) => String::new(),
+                },
+            })
+            .collect(),
+        new_link,
+        notice,
+    };
+    view::render(status, &page)
+}
+
+/// The whole audit log as CSV (UTF-8 with BOM, so Excel shows the Chinese); the export itself
+/// is audited.
+async fn audit_csv(State(ctx): State<Ctx>, viewer: Viewer) -> Response {
+    if let Some(r) = viewer.require(&[Role::Admin]) {
+        return r;
+    }
+    let db = ctx.db.clone();
+    let actor = viewer.actor();
+    let entries = tokio::task::spawn_blocking(move || {
+        db.audit(&actor, "audit.export", "audit", None)?;
+        db.audit_log(AUDIT_EXPORTED, None)
+    })
+    .await;
+    let Ok(Ok(entries)) = entries else {
+        return view::unavailable();
+    };
+    let mut out = String::from("\u{feff}id,at_beijing,actor,address,action,target,before,after\n");
+    for e in &entries {
+        let cells = [
+            e.id.to_string(),
+            fmt::beijing(e.at),
+            e.actor.clone(),
+            e.address.clone(),
+            e.action.clone(),
+            e.target.clone(),
+            e.before.clone().unwrap_or_default(),
+            e.after.clone().unwrap_or_default(),
+        ];
+        let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"haoqi-audit.csv\"",
+            ),
+        ],
+        out,
+    )
+        .into_response()
+}
+
+/// A CSV cell, quoted when needed; a leading `=`, `+`, `-` or `@` is prefixed with `'` so a
+/// spreadsheet does not run it as a formula.
+fn csv_cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct KioskForm {
+    csrf: String,
+    label: String,
+}
+
+async fn kiosk_create(
+    State(ctx): State<Ctx>,
+    viewer: Viewer,
+    Form(f): Form<KioskForm>,
+) -> Response {
+    if let Some(r) = viewer
+        .check_csrf(&f.csrf)
+        .or_else(|| viewer.require(&[Role::Admin]))
+    {
+        return r;
+    }
+    let db = ctx.db.clone();
+    let actor = viewer.actor();
+    let made = tokio::task::spawn_blocking(move || db.create_kiosk(&f.label, &actor)).await;
+    match made {
+        Ok(Ok((_, token))) => {
+            let link = format!("/wall?kiosk={token}");
+            page(&ctx, &viewer, Some(link), None, StatusCode::OK).await
+        }
+        Ok(Err(haoqi_appdb::AppDbError::Invalid(_))) => {
+            let text = "大屏链接需要 1 到 100 个字符的名称（例如：三楼大屏）。".to_string();
+            page(&ctx, &viewer, None, Some(text), StatusCode::BAD_REQUEST).await
+        }
+        _ => view::unavailable(),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+async fn kiosk_revoke(
+    State(ctx): State<Ctx>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    if let Some(r) = viewer
+        .check_csrf(&f.csrf)
+        .or_else(|| viewer.require(&[Role::Admin]))
+    {
+        return r;
+    }
+    let db = ctx.db.clone();
+    let actor = viewer.actor();
+    match tokio::task::spawn_blocking(move || db.revoke_kiosk(id, &actor)).await {
+        Ok(Ok(())) => Redirect::to("/admin").into_response(),
+        Ok(Err(haoqi_appdb::AppDbError::Invalid(_))) => view::not_found(&viewer),
+        _ => view::unavailable(),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ResolveForm {
+    csrf: String,
+    resolution: String,
+}
+
+async fn report_resolve(
+    State(ctx): State<Ctx>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(f): Form<ResolveForm>,
+) -> Response {
+    if let Some(r) = viewer
+        .check_csrf(&f.csrf)
+        .or_else(|| viewer.require(&[Role::Admin]))
+    {
+        return r;
+    }
+    let db = ctx.db.clone();
+    let actor = viewer.actor();
+    let done =
+        tokio::task::spawn_blocking(move || db.resolve_report(id, &f.resolution, &actor)).await;
+    match done {
+        Ok(Ok(())) => Redirect::to("/admin").into_response(),
+        Ok(Err(haoqi_appdb::AppDbError::Invalid(m))) => {
+            let text = if m.contains("too long") {
+                "处理说明过长（最多 2000 个字符），没有保存。"
+            } else if m.contains("no open report") {
+                "这个报告已处理或不存在。"
+            } else {
+                "请写明处理结果，没有保存。"
+            };
+            page(
+                &ctx,
+                &viewer,
+                None,
+                Some(text.into()),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+        _ => view::unavailable(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn csv_cells_are_quoted_and_defused() {
+        assert_eq!(super::csv_cell("plain"), "plain");
+        assert_eq!(super::csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(super::csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(super::csv_cell("=cmd()"), "'=cmd()");
+    }
+}

@@ -1,0 +1,598 @@
+//! The web application through its router (no socket), on the real embedded engine: who may
+//! open what (every route × role), the wall's figures against the product's report, and the
+//! attacks the issue names — another unit's page, CSRF, `<script>` in a note, ten wrong
+//! passwords, huge fields, a revoked kiosk link, a disabled login's cookie.
+//!
+//! Fixture: the analytics registry (乌鲁木齐市 650100 with two counties, two societies, a
+//! university, a museum); three Douyin accounts read daily over the last ten complete days.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use chrono::{Days, NaiveDate};
+use haoqi_analytics::goal;
+use haoqi_appdb::role::Grant;
+use haoqi_appdb::{Actor, AppDb, NewUser, Role};
+use haoqi_model::reading::{Reading, Source};
+use haoqi_platform::Platform::Douyin;
+use haoqi_tests::*;
+use tower::ServiceExt;
+
+const PW: &str = "a long enough password";
+
+/// Who logs in, with which role and binding.
+const PEOPLE: &[(&str, Role, Option<&str>, Option<u32>)] = &[
+    ("admin", Role::Admin, None, None),
+    ("leader", Role::Leader, None, None),
+    ("committee", Role::Committee, None, None),
+    ("ops", Role::Ops, None, None),
+    ("liaison", Role::Liaison, None, Some(650100)),
+    ("tianshan", Role::Unit, Some("T-C-650102"), None),
+    ("society", Role::Unit, Some("T-S-001"), None),
+];
+
+fn first_day() -> NaiveDate {
+    haoqi_model::time::last_complete_day() - Days::new(9)
+}
+
+fn readings() -> Vec<Reading> {
+    let line = |account: &str, base: u32, step: u32| {
+        daily(account, Douyin, first_day(), 1..=10, Source::Crawl, |d| {
+            (
+                (base + step * d).to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+            )
+        })
+    };
+    let mut r = line("P1-dy", 100_000, 1_000);
+    r.extend(line("C1-dy", 500, 50));
+    r.extend(line("S1-dy", 2_000, 10));
+    r
+}
+
+struct App {
+    router: Router,
+    db: Arc<AppDb>,
+    store: Arc<dyn haoqi_store::Store>,
+    _dir: tempfile::TempDir,
+}
+
+async fn app(test: &str) -> App {
+    let store = analytics_store(test, &readings()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Arc::new(AppDb::open(&dir.path().join("app.sqlite")).expect("app db"));
+    for (name, role, unit, pref) in PEOPLE {
+        let grant = Grant::new(*role, unit.map(str::to_string), *pref).expect("grant");
+        db.add_user(
+            &NewUser {
+                name: (*name).into(),
+                grant,
+            },
+            PW,
+            &Actor::command_line(),
+        )
+        .expect("add user");
+    }
+    let router = haoqi::service::serve::app(
+        store.clone(),
+        haoqi::config::Config::default().analytics(),
+        haoqi_web::Metrics::new().expect("metrics"),
+        None,
+        3600,
+        Some(haoqi::service::serve::Web {
+            db: db.clone(),
+            config: haoqi_web::app::WebConfig::default(),
+        }),
+    );
+    App {
+        router,
+        db,
+        store,
+        _dir: dir,
+    }
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The `name=value` of a Set-Cookie header for `name`.
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .find(|kv| kv.starts_with(&format!("{name}=")))
+            .map(str::to_string)
+    }
+
+    /// The value of the first hidden `csrf` input.
+    fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a csrf field")
+            + 19;
+        self.body[at..]
+            .split('"')
+            .next()
+            .expect("value")
+            .to_string()
+    }
+
+    /// The text of the element with id `id`.
+    fn text_of(&self, id: &str) -> String {
+        let at = self
+            .body
+            .find(&format!("id=\"{id}\">"))
+            .unwrap_or_else(|| panic!("no #{id} in {}", self.body))
+            + id.len()
+            + 6;
+        self.body[at..].split('<').next().expect("text").to_string()
+    }
+}
+
+async fn send(
+    app: &Router,
+    method: Method,
+    path: &str,
+    cookie: Option<&str>,
+    form: Option<String>,
+) -> Answer {
+    let mut req = Request::builder().method(method).uri(path);
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    let body = match form {
+        Some(f) => {
+            req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            Body::from(f)
+        }
+        None => Body::empty(),
+    };
+    let res = app
+        .clone()
+        .oneshot(req.body(body).expect("request"))
+        .await
+        .expect("answer");
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = axum::body::to_bytes(res.into_body(), 10 << 20)
+        .await
+        .expect("body");
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// Logs `name` in with `password`; the answer to the POST and the form's cookie.
+async fn try_login(app: &Router, name: &str, password: &str) -> Answer {
+    let page = send(app, Method::GET, "/login", None, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let cookie = page.cookie("haoqi_login_csrf").expect("login csrf cookie");
+    let body = form(&[
+        ("name", name),
+        ("password", password),
+        ("csrf", &page.csrf()),
+        ("next", "/"),
+    ]);
+    send(app, Method::POST, "/login", Some(&cookie), Some(body)).await
+}
+
+/// The session cookie of `name`.
+async fn login(app: &Router, name: &str) -> String {
+    let a = try_login(app, name, PW).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{name}: {}", a.body);
+    a.cookie("haoqi_session").expect("session cookie")
+}
+
+#[tokio::test]
+async fn every_route_answers_each_role_as_the_table_says() {
+    let app = app("web_roles").await;
+    let ok = StatusCode::OK;
+    let no = StatusCode::FORBIDDEN;
+    let nf = StatusCode::NOT_FOUND;
+    // Columns in PEOPLE's order: admin, leader, committee, ops, liaison, tianshan, society.
+    let table: &[(&str, [StatusCode; 7])] = &[
+        ("/wall", [ok, ok, ok, ok, no, no, no]),
+        ("/admin", [ok, no, no, no, no, no, no]),
+        ("/admin/audit.csv", [ok, no, no, no, no, no, no]),
+        ("/unit/T-C-650102", [ok, ok, ok, ok, ok, ok, nf]),
+        ("/unit/T-S-001", [ok, ok, ok, ok, nf, nf, ok]),
+        ("/unit/NO-SUCH-UNIT", [nf, nf, nf, nf, nf, nf, nf]),
+        ("/prefecture/650100", [ok, ok, ok, ok, ok, no, no]),
+        ("/prefecture/653100", [nf, nf, nf, nf, nf, no, no]),
+    ];
+    let mut cookies = Vec::new();
+    for (name, ..) in PEOPLE {
+        cookies.push(login(&app.router, name).await);
+    }
+    for (path, want) in table {
+        for (i, (name, ..)) in PEOPLE.iter().enumerate() {
+            let a = send(&app.router, Method::GET, path, Some(&cookies[i]), None).await;
+            assert_eq!(a.status, want[i], "{name} GET {path}: {}", a.body);
+            if a.status == nf {
+                // Outside one's scope reads exactly like nothing there.
+                assert!(a.body.contains("没有这个页面"), "{name} {path}");
+                assert!(!a.body.contains("天山区科学技术协会") && !a.body.contains("地理学会"));
+            }
+        }
+    }
+    // The home page sends each role to its place.
+    let homes = [
+        "/admin",
+        "/wall",
+        "/wall",
+        "/wall",
+        "/prefecture/650100",
+        "/unit/T-C-650102",
+        "/unit/T-S-001",
+    ];
+    for (i, want) in homes.iter().enumerate() {
+        let a = send(&app.router, Method::GET, "/", Some(&cookies[i]), None).await;
+        assert_eq!((a.status, a.location()), (StatusCode::SEE_OTHER, *want));
+    }
+}
+
+#[tokio::test]
+async fn without_a_session_pages_go_to_the_login_and_writes_are_refused() {
+    let app = app("web_anonymous").await;
+    for path in [
+        "/",
+        "/wall",
+        "/admin",
+        "/unit/T-C-650102",
+        "/prefecture/650100",
+    ] {
+        let a = send(&app.router, Method::GET, path, None, None).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{path}");
+        assert!(
+            a.location().starts_with("/login?next="),
+            "{path}: {}",
+            a.location()
+        );
+    }
+    let a = send(
+        &app.router,
+        Method::POST,
+        "/unit/T-C-650102/report",
+        None,
+        Some(form(&[
+            ("csrf", "x"),
+            ("kind", "other"),
+            ("account", ""),
+            ("text", "t"),
+        ])),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    let forged = send(
+        &app.router,
+        Method::GET,
+        "/unit/T-C-650102",
+        Some("haoqi_session=0000"),
+        None,
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::SEE_OTHER);
+    // The API and health endpoints stay as they were, for dashboards and probes.
+    let h = send(&app.router, Method::GET, "/healthz", None, None).await;
+    assert_ne!(h.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn the_wall_shows_the_products_figures() {
+    let app = app("web_wall").await;
+    let cookie = login(&app.router, "leader").await;
+    let page = send(&app.router, Method::GET, "/wall", Some(&cookie), None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let as_of = haoqi_model::time::last_complete_day();
+    let report = goal::report(
+        app.store.as_ref(),
+        &haoqi::config::Config::default().analytics(),
+        as_of,
+        &[],
+    )
+    .await
+    .expect("report");
+    // Day 10: 100,000 + 10,000, 500 + 500, 2,000 + 100.
+    assert_eq!(report.progress.matrix.followers, 113_100);
+    assert_eq!(page.text_of("total-full"), "113,100");
+    assert_eq!(page.text_of("total-wan"), "11.3万");
+    assert_eq!(
+        page.text_of("share"),
+        format!("{:.1}%", report.progress.share_of_goal * 100.0)
+    );
+    assert!(page.text_of("as-of").starts_with(&as_of.to_string()));
+    assert!(
+        page.body.contains("乌鲁木齐市"),
+        "the tile map names the prefecture"
+    );
+    // The same figure through the JSON API.
+    let api = send(&app.router, Method::GET, "/api/progress", None, None).await;
+    let json: serde_json::Value = serde_json::from_str(&api.body).expect("json");
+    assert_eq!(json["progress"]["matrix"]["followers"], 113_100);
+}
+
+#[tokio::test]
+async fn pages_carry_a_policy_that_forbids_inline_script() {
+    let app = app("web_headers").await;
+    let a = send(&app.router, Method::GET, "/login", None, None).await;
+    let csp = a
+        .headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .expect("csp")
+        .to_string();
+    let script = csp
+        .split(';')
+        .find(|d| d.trim().starts_with("script-src"))
+        .expect("script-src");
+    assert_eq!(script.trim(), "script-src 'self'");
+    assert!(csp.contains("frame-ancestors 'none'"));
+    assert!(!a.body.contains("<script>"), "no inline script in the page");
+    assert_eq!(a.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    let js = send(&app.router, Method::GET, "/assets/htmx.min.js", None, None).await;
+    assert_eq!(js.status, StatusCode::OK);
+    assert!(js.body.contains("htmx"));
+}
+
+#[tokio::test]
+async fn a_report_needs_the_csrf_token_and_its_text_is_shown_as_text() {
+    let app = app("web_csrf").await;
+    let cookie = login(&app.router, "tianshan").await;
+    let page = send(
+        &app.router,
+        Method::GET,
+        "/unit/T-C-650102",
+        Some(&cookie),
+        None,
+    )
+    .await;
+    let token = page.csrf();
+    let evil = "<script>alert(1)</script>";
+    let post = |csrf: String, unit: &'static str| {
+        let body = form(&[
+            ("csrf", &csrf),
+            ("kind", "wrong_account"),
+            ("account", "抖音 好奇天山"),
+            ("text", evil),
+        ]);
+        let router = app.router.clone();
+        let cookie = cookie.clone();
+        async move {
+            send(
+                &router,
+                Method::POST,
+                &format!("/unit/{unit}/report"),
+                Some(&cookie),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let forged = post("not the token".into(), "T-C-650102").await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(app.db.reports(None, false).expect("reports").is_empty());
+    // Another unit's report form is as closed as its page.
+    let other = post(token.clone(), "T-S-001").await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    assert!(app.db.reports(None, false).expect("reports").is_empty());
+
+    let sent = post(token, "T-C-650102").await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let stored = app.db.reports(None, false).expect("reports");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].unit_id, "T-C-650102");
+    assert_eq!(stored[0].created_by, "tianshan");
+    let again = send(
+        &app.router,
+        Method::GET,
+        "/unit/T-C-650102",
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert!(!again.body.contains(evil));
+    assert!(again.body.contains("&#60;script&#62;") || again.body.contains("&lt;script&gt;"));
+    // The office sees it in its queue, escaped too, and the write is in the audit log.
+    let admin = login(&app.router, "admin").await;
+    let queue = send(&app.router, Method::GET, "/admin", Some(&admin), None).await;
+    assert!(queue.body.contains("抖音 好奇天山") && !queue.body.contains(evil));
+    let log = app.db.audit_log(50, Some("report.add")).expect("log");
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].actor, "tianshan");
+}
+
+#[tokio::test]
+async fn ten_wrong_passwords_lock_the_login_and_say_so() {
+    let app = app("web_lock").await;
+    for _ in 0..10 {
+        let a = try_login(&app.router, "leader", "wrong password!!").await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+        assert!(a.body.contains("用户名或密码错误"));
+    }
+    let a = try_login(&app.router, "leader", PW).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert!(a.body.contains("已锁定到"), "{}", a.body);
+    assert!(a.cookie("haoqi_session").is_none());
+    // Others are not locked out by it.
+    login(&app.router, "ops").await;
+    let failed = app.db.audit_log(100, Some("login.failed")).expect("log");
+    assert_eq!(failed.len(), 10);
+}
+
+#[tokio::test]
+async fn a_login_without_its_form_cookie_or_with_huge_fields_changes_nothing() {
+    let app = app("web_bad_forms").await;
+    let page = send(&app.router, Method::GET, "/login", None, None).await;
+    let body = form(&[("name", "leader"), ("password", PW), ("csrf", &page.csrf())]);
+    let a = send(&app.router, Method::POST, "/login", None, Some(body)).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "no double-submit cookie");
+    assert!(a.cookie("haoqi_session").is_none());
+
+    let cookie = page.cookie("haoqi_login_csrf").expect("cookie");
+    let long = "x".repeat(300);
+    let body = form(&[("name", &long), ("password", PW), ("csrf", &page.csrf())]);
+    let a = send(
+        &app.router,
+        Method::POST,
+        "/login",
+        Some(&cookie),
+        Some(body),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains("最多 64 个字符"));
+
+    let huge = "x".repeat(200 * 1024);
+    let body = form(&[
+        ("name", "leader"),
+        ("password", &huge),
+        ("csrf", &page.csrf()),
+    ]);
+    let a = send(
+        &app.router,
+        Method::POST,
+        "/login",
+        Some(&cookie),
+        Some(body),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(app.db.session_count("leader").expect("sessions"), 0);
+}
+
+#[tokio::test]
+async fn disabling_a_login_or_logging_out_ends_its_session() {
+    let app = app("web_sessions").await;
+    let cookie = login(&app.router, "liaison").await;
+    let ok = send(
+        &app.router,
+        Method::GET,
+        "/prefecture/650100",
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    app.db
+        .set_disabled("liaison", true, &Actor::command_line())
+        .expect("disable");
+    let gone = send(
+        &app.router,
+        Method::GET,
+        "/prefecture/650100",
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER);
+    let refused = try_login(&app.router, "liaison", PW).await;
+    assert!(refused.body.contains("已停用"));
+
+    let cookie = login(&app.router, "ops").await;
+    let page = send(&app.router, Method::GET, "/wall", Some(&cookie), None).await;
+    let out = send(
+        &app.router,
+        Method::POST,
+        "/logout",
+        Some(&cookie),
+        Some(form(&[("csrf", &page.csrf())])),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let after = send(&app.router, Method::GET, "/wall", Some(&cookie), None).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_kiosk_link_opens_the_wall_until_it_is_revoked() {
+    let app = app("web_kiosk").await;
+    let admin = login(&app.router, "admin").await;
+    let page = send(&app.router, Method::GET, "/admin", Some(&admin), None).await;
+    let made = send(
+        &app.router,
+        Method::POST,
+        "/admin/kiosk",
+        Some(&admin),
+        Some(form(&[("csrf", &page.csrf()), ("label", "三楼大屏")])),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    let at = made.body.find("/wall?kiosk=").expect("the new link") + 12;
+    let token: String = made.body[at..].chars().take(64).collect();
+    let wall = send(
+        &app.router,
+        Method::GET,
+        &format!("/wall?kiosk={token}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(wall.status, StatusCode::OK);
+    assert!(wall.body.contains("三楼大屏"));
+    assert_eq!(wall.text_of("total-full"), "113,100");
+    // The kiosk is read-only: it opens no other page.
+    let other = send(
+        &app.router,
+        Method::GET,
+        &format!("/admin?kiosk={token}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::SEE_OTHER);
+
+    let id = app.db.kiosks().expect("kiosks")[0].id;
+    let revoked = send(
+        &app.router,
+        Method::POST,
+        &format!("/admin/kiosk/{id}/revoke"),
+        Some(&admin),
+        Some(form(&[("csrf", &page.csrf())])),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    let wall = send(
+        &app.router,
+        Method::GET,
+        &format!("/wall?kiosk={token}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(wall.status, StatusCode::FORBIDDEN);
+    let csv = send(
+        &app.router,
+        Method::GET,
+        "/admin/audit.csv",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert!(csv.body.contains("kiosk.create") && csv.body.contains("kiosk.revoke"));
+}
