@@ -220,6 +220,7 @@ async fn every_route_answers_each_role_as_the_table_says() {
         ("/wall", [ok, ok, ok, ok, no, no, no]),
         ("/admin", [ok, no, no, no, no, no, no]),
         ("/admin/audit.csv", [ok, no, no, no, no, no, no]),
+        ("/ops", [ok, no, no, ok, no, no, no]),
         ("/unit/T-C-650102", [ok, ok, ok, ok, ok, ok, nf]),
         ("/unit/T-S-001", [ok, ok, ok, ok, nf, nf, ok]),
         ("/unit/NO-SUCH-UNIT", [nf, nf, nf, nf, nf, nf, nf]),
@@ -246,7 +247,7 @@ async fn every_route_answers_each_role_as_the_table_says() {
         "/admin",
         "/wall",
         "/wall",
-        "/wall",
+        "/ops",
         "/prefecture/650100",
         "/unit/T-C-650102",
         "/unit/T-S-001",
@@ -595,4 +596,60 @@ async fn a_kiosk_link_opens_the_wall_until_it_is_revoked() {
     )
     .await;
     assert!(csv.body.contains("kiosk.create") && csv.body.contains("kiosk.revoke"));
+}
+
+#[tokio::test]
+async fn operations_acknowledge_an_account_in_its_current_state() {
+    let app = app("web_ops").await;
+    let ops = login(&app.router, "ops").await;
+    let page = send(&app.router, Method::GET, "/ops", Some(&ops), None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    // Accounts never read are not growing: listed, with the state's hidden field.
+    let at = page.body.find("id=\"acc-").expect("a listed account") + 8;
+    let account: String = page.body[at..].split('"').next().expect("id").to_string();
+    let state_at = page.body[at..]
+        .find("name=\"state\" value=\"")
+        .expect("state")
+        + at
+        + 20;
+    let state: String = page.body[state_at..]
+        .split('"')
+        .next()
+        .expect("state")
+        .to_string();
+    assert!(!state.is_empty() && state != "growing", "{state}");
+    let ack = |state: &str, assignee: &str, cookie: &str| {
+        let body = form(&[
+            ("csrf", &page.csrf()),
+            ("account_id", &account),
+            ("state", state),
+            ("assignee", assignee),
+            ("note", "已联系单位"),
+        ]);
+        let router = app.router.clone();
+        let cookie = cookie.to_string();
+        async move {
+            send(
+                &router,
+                Method::POST,
+                "/ops/acknowledge",
+                Some(&cookie),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let stale = ack("dropping_not_now", "王工", &ops).await;
+    assert_eq!(stale.status, StatusCode::BAD_REQUEST);
+    assert!(app.db.acknowledgements().expect("acks").is_empty());
+    let unit = login(&app.router, "tianshan").await;
+    let refused = ack(&state, "王工", &unit).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let done = ack(&state, "王工<b>", &ops).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let again = send(&app.router, Method::GET, "/ops", Some(&ops), None).await;
+    assert!(again.body.contains("王工&#60;b&#62;") || again.body.contains("王工&lt;b&gt;"));
+    let acks = app.db.acknowledgements().expect("acks");
+    assert_eq!(acks[&account].created_by, "ops");
+    assert_eq!(app.db.audit_log(10, Some("health.")).expect("log").len(), 1);
 }

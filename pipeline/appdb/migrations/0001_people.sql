@@ -80,3 +80,16 @@ CREATE TABLE unit_reports (
     CHECK ((resolved_at IS NULL) = (resolved_by IS NULL))
 );
 CREATE INDEX unit_reports_open ON unit_reports (resolved_at, created_at);
+
+-- Operations' acknowledgements of an account's health state: who looks after it, with a note.
+-- The latest per account counts; older ones stay as its history.
+CREATE TABLE acknowledgements (
+    id INTEGER PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    assignee TEXT NOT NULL,
+    note TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX acknowledgements_account ON acknowledgements (account_id, id);

@@ -9,6 +9,7 @@
 //!
 //! Depends on: haoqi-model (for [`haoqi_model::scope::Scope`]).
 
+pub mod acks;
 pub mod audit;
 mod error;
 pub mod kiosk;

@@ -2,6 +2,7 @@
 //! page sends each role to its own place.
 
 mod admin;
+mod ops;
 mod prefecture;
 mod unit;
 mod wall;
@@ -27,6 +28,7 @@ pub(crate) fn routes() -> Router<Ctx> {
         .merge(unit::routes())
         .merge(prefecture::routes())
         .merge(admin::routes())
+        .merge(ops::routes())
 }
 
 async fn home(viewer: Viewer) -> Response {
@@ -35,6 +37,7 @@ async fn home(viewer: Viewer) -> Response {
         (Role::Unit, Some(u), _) => format!("/unit/{}", url_path(u)),
         (Role::Liaison, _, Some(p)) => format!("/prefecture/{p}"),
         (Role::Admin, _, _) => "/admin".into(),
+        (Role::Ops, _, _) => "/ops".into(),
         _ => "/wall".into(),
     };
     Redirect::to(&to).into_response()
