@@ -51,6 +51,23 @@ fn readings() -> Vec<Reading> {
     let mut r = line("P1-dy", 100_000, 1_000);
     r.extend(line("C1-dy", 500, 50));
     r.extend(line("S1-dy", 2_000, 10));
+    // The university's account jumps from 1,070 to 60,080 on day 8: an anomaly to review.
+    r.extend(daily(
+        "U1-dy",
+        Douyin,
+        first_day(),
+        1..=10,
+        Source::Crawl,
+        |d| {
+            let base = if d >= 8 { 60_000 } else { 1_000 };
+            (
+                (base + 10 * d).to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+            )
+        },
+    ));
     r
 }
 
@@ -221,6 +238,12 @@ async fn every_route_answers_each_role_as_the_table_says() {
         ("/admin", [ok, no, no, no, no, no, no]),
         ("/admin/audit.csv", [ok, no, no, no, no, no, no]),
         ("/ops", [ok, no, no, ok, no, no, no]),
+        ("/committee", [ok, no, ok, no, no, no, no]),
+        ("/committee/ranking.xlsx", [ok, no, ok, no, no, no, no]),
+        (
+            "/committee/frozen/nothing-frozen",
+            [nf, no, nf, no, no, no, no],
+        ),
         ("/unit/T-C-650102", [ok, ok, ok, ok, ok, ok, nf]),
         ("/unit/T-S-001", [ok, ok, ok, ok, nf, nf, ok]),
         ("/unit/NO-SUCH-UNIT", [nf, nf, nf, nf, nf, nf, nf]),
@@ -246,7 +269,7 @@ async fn every_route_answers_each_role_as_the_table_says() {
     let homes = [
         "/admin",
         "/wall",
-        "/wall",
+        "/committee",
         "/ops",
         "/prefecture/650100",
         "/unit/T-C-650102",
@@ -319,10 +342,10 @@ async fn the_wall_shows_the_products_figures() {
     )
     .await
     .expect("report");
-    // Day 10: 100,000 + 10,000, 500 + 500, 2,000 + 100.
-    assert_eq!(report.progress.matrix.followers, 113_100);
-    assert_eq!(page.text_of("total-full"), "113,100");
-    assert_eq!(page.text_of("total-wan"), "11.3万");
+    // Day 10: 100,000 + 10,000, 500 + 500, 2,000 + 100, 60,000 + 100.
+    assert_eq!(report.progress.matrix.followers, 173_200);
+    assert_eq!(page.text_of("total-full"), "173,200");
+    assert_eq!(page.text_of("total-wan"), "17.3万");
     assert_eq!(
         page.text_of("share"),
         format!("{:.1}%", report.progress.share_of_goal * 100.0)
@@ -335,7 +358,7 @@ async fn the_wall_shows_the_products_figures() {
     // The same figure through the JSON API.
     let api = send(&app.router, Method::GET, "/api/progress", None, None).await;
     let json: serde_json::Value = serde_json::from_str(&api.body).expect("json");
-    assert_eq!(json["progress"]["matrix"]["followers"], 113_100);
+    assert_eq!(json["progress"]["matrix"]["followers"], 173_200);
 }
 
 #[tokio::test]
@@ -556,7 +579,7 @@ async fn a_kiosk_link_opens_the_wall_until_it_is_revoked() {
     .await;
     assert_eq!(wall.status, StatusCode::OK);
     assert!(wall.body.contains("三楼大屏"));
-    assert_eq!(wall.text_of("total-full"), "113,100");
+    assert_eq!(wall.text_of("total-full"), "173,200");
     // The kiosk is read-only: it opens no other page.
     let other = send(
         &app.router,
@@ -652,4 +675,159 @@ async fn operations_acknowledge_an_account_in_its_current_state() {
     let acks = app.db.acknowledgements().expect("acks");
     assert_eq!(acks[&account].created_by, "ops");
     assert_eq!(app.db.audit_log(10, Some("health.")).expect("log").len(), 1);
+}
+
+#[tokio::test]
+async fn the_committee_resolves_an_anomaly_freezes_the_ranking_and_gets_the_workbook() {
+    let app = app("web_committee").await;
+    let c = login(&app.router, "committee").await;
+    // The ten days with readings (the default, the last 30 days, has too little coverage).
+    let to = haoqi_model::time::last_complete_day();
+    let from = first_day();
+    let url = format!("/committee?from={from}&to={to}");
+    let page = send(&app.router, Method::GET, &url, Some(&c), None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    // The page's ranking is rank::compute's, score for score.
+    let settings = haoqi::config::Config::default().analytics();
+    let (ranking, _) = haoqi_analytics::rank::compute(
+        app.store.as_ref(),
+        from,
+        to,
+        &haoqi_analytics::rank::TierFilter::Both,
+        &settings.rank,
+        &settings.crawled,
+    )
+    .await
+    .expect("ranking");
+    assert!(!ranking.accounts.is_empty());
+    for a in &ranking.accounts {
+        let cell = format!("<td class=\"score\">{:.2}</td>", a.score);
+        assert!(
+            page.body.contains(&cell),
+            "{cell} for {}",
+            a.input.account_id
+        );
+    }
+    let jump = ranking
+        .anomalies
+        .iter()
+        .find(|a| a.account_id == "U1-dy")
+        .expect("the planted jump is found");
+    assert!(page.body.contains("name=\"account_id\" value=\"U1-dy\""));
+    let resolve = |csrf: &str, note: &str, cookie: &str| {
+        let body = form(&[
+            ("csrf", csrf),
+            ("account_id", "U1-dy"),
+            ("day", &jump.day.to_string()),
+            ("kind", &jump.kind),
+            ("note", note),
+            ("from", &from.to_string()),
+            ("to", &to.to_string()),
+        ]);
+        let router = app.router.clone();
+        let cookie = cookie.to_string();
+        async move {
+            send(
+                &router,
+                Method::POST,
+                "/committee/resolve",
+                Some(&cookie),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let csrf = page.csrf();
+    assert_eq!(
+        resolve("forged", "ok", &c).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        resolve(&csrf, "  ", &c).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let ops = login(&app.router, "ops").await;
+    let ops_page = send(&app.router, Method::GET, "/ops", Some(&ops), None).await;
+    assert_eq!(
+        resolve(&ops_page.csrf(), "ok", &ops).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let none = haoqi_analytics::rank::freeze::resolutions(app.store.as_ref())
+        .await
+        .expect("r");
+    assert!(none.is_empty(), "nothing resolved by refused requests");
+    let done = resolve(&csrf, "学校开学活动带来的增长，已核实", &c).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let stored = haoqi_analytics::rank::freeze::resolutions(app.store.as_ref())
+        .await
+        .expect("r");
+    assert_eq!(
+        stored,
+        vec![("U1-dy".to_string(), jump.day, jump.kind.clone())]
+    );
+    let log = app.db.audit_log(10, Some("anomaly.")).expect("log");
+    assert_eq!((log.len(), log[0].actor.as_str()), (1, "committee"));
+    let after = send(&app.router, Method::GET, &url, Some(&c), None).await;
+    assert!(after.body.contains("已核实的异常（1）"), "{}", after.body);
+    // Resolving it again is refused: it is no longer open.
+    assert_eq!(
+        resolve(&after.csrf(), "again", &c).await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    let freeze = |name: &str| {
+        let body = form(&[
+            ("csrf", &csrf),
+            ("name", name),
+            ("from", &from.to_string()),
+            ("to", &to.to_string()),
+        ]);
+        let router = app.router.clone();
+        let cookie = c.clone();
+        async move {
+            send(
+                &router,
+                Method::POST,
+                "/committee/freeze",
+                Some(&cookie),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let made = freeze("第四季度").await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let shown = send(&app.router, Method::GET, made.location(), Some(&c), None).await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
+    assert!(shown.body.contains("冻结排名“第四季度”"));
+    assert!(
+        shown.body.contains("与今日数据的差异（0 个账号变化）"),
+        "{}",
+        shown.body
+    );
+    assert_eq!(freeze("第四季度").await.status, StatusCode::CONFLICT);
+    let listed = haoqi_analytics::rank::freeze::list(app.store.as_ref())
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), 1);
+
+    let xlsx = send(
+        &app.router,
+        Method::GET,
+        "/committee/ranking.xlsx",
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(xlsx.status, StatusCode::OK);
+    assert!(xlsx.body.starts_with("PK"), "a zip container");
+    let bad = send(
+        &app.router,
+        Method::GET,
+        "/committee?from=2026-12-01&to=2026-01-01",
+        Some(&c),
+        None,
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }

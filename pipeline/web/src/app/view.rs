@@ -61,6 +61,9 @@ fn nav(v: &Viewer) -> Vec<NavItem> {
         (Role::Liaison, _, Some(p)) => items.push(item(&format!("/prefecture/{p}"), "本地州")),
         _ => {}
     }
+    if matches!(g.role, Role::Admin | Role::Committee) {
+        items.push(item("/committee", "评审"));
+    }
     if matches!(g.role, Role::Admin | Role::Ops) {
         items.push(item("/ops", "运维"));
     }

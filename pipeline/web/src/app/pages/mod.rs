@@ -2,6 +2,7 @@
 //! page sends each role to its own place.
 
 mod admin;
+mod committee;
 mod ops;
 mod prefecture;
 mod unit;
@@ -29,6 +30,7 @@ pub(crate) fn routes() -> Router<Ctx> {
         .merge(prefecture::routes())
         .merge(admin::routes())
         .merge(ops::routes())
+        .merge(committee::routes())
 }
 
 async fn home(viewer: Viewer) -> Response {
@@ -38,6 +40,7 @@ async fn home(viewer: Viewer) -> Response {
         (Role::Liaison, _, Some(p)) => format!("/prefecture/{p}"),
         (Role::Admin, _, _) => "/admin".into(),
         (Role::Ops, _, _) => "/ops".into(),
+        (Role::Committee, _, _) => "/committee".into(),
         _ => "/wall".into(),
     };
     Redirect::to(&to).into_response()
