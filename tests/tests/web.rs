@@ -507,7 +507,64 @@ async fn a_login_without_its_form_cookie_or_with_huge_fields_changes_nothing() {
     )
     .await;
     assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(a.body.contains("提交的内容过大"), "{}", a.body);
     assert_eq!(app.db.session_count("leader").expect("sessions"), 0);
+    // A form with a field missing, or a date that is not one: a page that says so.
+    let a = send(
+        &app.router,
+        Method::POST,
+        "/login",
+        Some(&cookie),
+        Some(form(&[("name", "x")])),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains("表单内容无法识别"), "{}", a.body);
+    let admin = login(&app.router, "admin").await;
+    let a = send(
+        &app.router,
+        Method::GET,
+        "/committee?from=yesterday",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains("YYYY-MM-DD"), "{}", a.body);
+    // Behind an HTTPS proxy the session cookie is Secure.
+    let page = send(&app.router, Method::GET, "/login", None, None).await;
+    let cookie = page.cookie("haoqi_login_csrf").expect("cookie");
+    let res = app
+        .router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/login")
+                .header(header::COOKIE, &cookie)
+                .header("x-forwarded-proto", "https")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(form(&[
+                    ("name", "leader"),
+                    ("password", PW),
+                    ("csrf", &page.csrf()),
+                ])))
+                .expect("request"),
+        )
+        .await
+        .expect("answer");
+    let set = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("haoqi_session="))
+        .expect("session cookie")
+        .to_string();
+    assert!(
+        set.contains("; Secure") && set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
 }
 
 #[tokio::test]

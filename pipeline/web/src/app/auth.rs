@@ -269,7 +269,16 @@ async fn login(
         tokio::task::spawn_blocking(move || db.login(&name2, &password, &addr, Utc::now())).await;
     let error = match outcome {
         Ok(Ok(login)) => {
-            let secure = if ctx.secure_cookies { "; Secure" } else { "" };
+            // Behind an HTTPS proxy the cookie is Secure even without the setting.
+            let https = headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+            let secure = if ctx.secure_cookies || https {
+                "; Secure"
+            } else {
+                ""
+            };
             let cookie = format!(
                 "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
                 login.token

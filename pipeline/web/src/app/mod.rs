@@ -14,6 +14,7 @@ mod csrf;
 mod fmt;
 mod headers;
 mod pages;
+mod rejections;
 mod view;
 
 use std::sync::Arc;
@@ -57,6 +58,7 @@ pub fn router(api: AppState, db: Arc<AppDb>, config: &WebConfig) -> Router {
         .merge(auth::routes())
         .merge(assets::routes())
         .layer(DefaultBodyLimit::max(FORM_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn(rejections::in_chinese))
         .with_state(ctx);
     pages
         .merge(crate::api::router(api))
