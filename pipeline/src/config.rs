@@ -82,6 +82,28 @@ pub struct Config {
     pub forecast: ForecastConfig,
     pub rank: RankConfig,
     pub web: WebSection,
+    pub backup: BackupSection,
+}
+
+/// `[backup]`: scheduled backups made by `haoqi serve` (none unless `dir` is set).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupSection {
+    /// Where each backup goes, in a new `haoqi-YYYYMMDD-HHMMSS` directory (Beijing time).
+    pub dir: Option<PathBuf>,
+    pub every_hours: u64,
+    /// Scheduled backups kept; older ones (only directories with a haoqi manifest) are removed.
+    pub keep: usize,
+}
+
+impl Default for BackupSection {
+    fn default() -> Self {
+        BackupSection {
+            dir: None,
+            every_hours: 24,
+            keep: 7,
+        }
+    }
 }
 
 /// `[web]`: the web application.
@@ -357,6 +379,15 @@ impl Config {
                 "collect.interval_mins = {} must be 1..=1440",
                 self.collect.interval_mins
             ));
+        }
+        if !(1..=720).contains(&self.backup.every_hours) {
+            p.push(format!(
+                "backup.every_hours = {} must be 1..=720",
+                self.backup.every_hours
+            ));
+        }
+        if self.backup.keep == 0 {
+            p.push("backup.keep must be 1 or more".into());
         }
         for (platform, c) in self.collect.platforms() {
             if !(c.per_second.is_finite() && c.per_second > 0.0 && c.per_second <= 1000.0) {

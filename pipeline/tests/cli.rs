@@ -759,3 +759,74 @@ fn users_are_added_listed_disabled_and_their_passwords_never_in_arguments() {
     }
     assert!(hashes >= 3, "{hashes} argon2id hashes found");
 }
+
+#[test]
+fn a_backup_restores_into_a_new_store_with_the_same_figures_and_logins() {
+    let d = scratch("backup");
+    let ok = |args: &[&str]| {
+        let out = haoqi(&d, args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let fails = |args: &[&str]| {
+        let out = haoqi(&d, args);
+        assert!(
+            !out.status.success(),
+            "{args:?} should fail: {}",
+            text(&out)
+        );
+        text(&out)
+    };
+    ok(&["demo", "--days", "3", "--rate", "300", "--no-serve"]);
+    std::fs::write(d.join("pw"), "a long enough password\n").expect("pw");
+    ok(&[
+        "user",
+        "add",
+        "office01",
+        "--role",
+        "admin",
+        "--password-file",
+        "pw",
+    ]);
+    let said = ok(&["backup", "--out", "b1"]);
+    assert!(
+        said.contains("backed up") && said.contains("1 users"),
+        "{said}"
+    );
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.join("b1/MANIFEST.json")).expect("manifest"),
+    )
+    .expect("json");
+    assert!(
+        manifest["tables"].as_u64().expect("tables") > 10,
+        "{manifest}"
+    );
+    // A backup never overwrites one.
+    assert!(fails(&["backup", "--out", "b1"]).contains("exists"));
+    assert!(fails(&["backup", "--restore", "pw"]).contains("not a haoqi backup"));
+
+    let restored = ["--store", "embedded:restored/haoqi"];
+    let with = |args: &[&str]| -> Vec<String> {
+        restored.iter().chain(args).map(|s| s.to_string()).collect()
+    };
+    let args = with(&["backup", "--restore", "b1"]);
+    let said = ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(said.contains("restored"), "{said}");
+    let args = with(&["progress", "--format", "json"]);
+    let after: serde_json::Value =
+        serde_json::from_str(&ok(&args.iter().map(String::as_str).collect::<Vec<_>>()))
+            .expect("json");
+    let before: serde_json::Value =
+        serde_json::from_str(&ok(&["progress", "--format", "json"])).expect("json");
+    assert_eq!(after["matrix"], before["matrix"]);
+    assert!(before["matrix"]["followers"].as_u64().expect("followers") > 0);
+    let args = with(&["user", "list", "--format", "csv"]);
+    let users = ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(users.contains("office01,admin"), "{users}");
+    let args = with(&["check", "--fast"]);
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    // Restoring again into the now filled store is refused and changes nothing.
+    let args = with(&["backup", "--restore", "b1"]);
+    let m = fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(m.contains("exists") || m.contains("already holds"), "{m}");
+}

@@ -626,6 +626,11 @@ fn production_haoqi_toml_parses_with_haoqis_own_parser() {
         config.spool.dir.as_deref(),
         Some(Path::new("/var/lib/haoqi/spool"))
     );
+    assert_eq!(
+        config.web.database.as_deref(),
+        Some(Path::new("/var/lib/haoqi/app.sqlite")),
+        "the application database on the persistent volume"
+    );
     assert!(
         config.collect.contact.starts_with("mailto:"),
         "collect.contact identifies the operator in the User-Agent"

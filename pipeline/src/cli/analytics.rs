@@ -165,6 +165,22 @@ pub(super) async fn serve(ctx: &Session, args: &ServeArgs) -> Result<ExitCode> {
     migrate::require_current(store.as_ref()).await?;
     let metrics = haoqi_web::Metrics::new()?;
     let web = ctx.web()?;
+    if let Some(dir) = &ctx.config.backup.dir {
+        let b = &ctx.config.backup;
+        crate::service::backup::spawn_schedule(
+            store.clone(),
+            web.db.clone(),
+            dir.clone(),
+            std::time::Duration::from_secs(b.every_hours * 3600),
+            b.keep,
+        );
+        out!(
+            "backups every {} h into {} (the newest {} kept)\n",
+            b.every_hours,
+            dir.display(),
+            b.keep
+        );
+    }
     let app = serve::app(
         store,
         ctx.analytics(),

@@ -58,6 +58,12 @@ pub enum Command {
         after_help = "Examples:\n  haoqi check\n  haoqi check --repair\n  haoqi check --fast --format json"
     )]
     Check(store_check::CheckArgs),
+    /// Back up the store and the application database into a new directory (consistent while
+    /// they are in use), or restore such a backup into a new store.
+    #[command(
+        after_help = "Examples:\n  haoqi backup --out /srv/backups/haoqi-20261207\n  haoqi --store embedded:/srv/haoqi-restored backup --restore /srv/backups/haoqi-20261207"
+    )]
+    Backup(backup::BackupArgs),
     /// The web application's logins: add, list, disable, enable, reset a password.
     #[command(
         subcommand,
@@ -354,6 +360,7 @@ macro_rules! outln {
 }
 
 mod analytics;
+mod backup;
 mod import;
 mod store_check;
 mod user;
@@ -459,6 +466,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Init(args) => init(&ctx, &args).await,
         Command::Check(args) => store_check::run(&ctx, &args).await,
         Command::User(cmd) => user::run(&ctx, &cmd),
+        Command::Backup(args) => backup::run(&ctx, &args).await,
         Command::Registry(RegistryCommand::Check { format }) => registry_check(&ctx, format),
         Command::Registry(RegistryCommand::Load) => registry_load(&ctx).await,
         Command::Registry(RegistryCommand::Reference { out }) => registry_reference(&out),

@@ -350,6 +350,10 @@ fn start_engine(path: &Path) -> Result<Engine, StoreError> {
         format!("--path={}", path.display()),
         // 64-bit integers as JSON numbers, not strings: counts are read back as u64.
         "--output_format_json_quote_64bit_integers=0".to_string(),
+        // Server settings follow `--`: BACKUP … TO File(path) may write anywhere this process
+        // may (only haoqi itself sends SQL here; `haoqi sql` is read-only).
+        "--".to_string(),
+        "--backups.allowed_path=/".to_string(),
     ];
     let cargs: Vec<CString> = args
         .iter()

@@ -11,6 +11,7 @@
 //! --store http://haoqi@ch.example:8123/haoqi   (password from HAOQI_CLICKHOUSE_PASSWORD)
 //! ```
 
+pub mod backup;
 pub mod check;
 pub mod cluster;
 mod embedded;

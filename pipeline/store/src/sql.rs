@@ -139,6 +139,9 @@ pub mod queries {
     pub const CHECK_IMPORTS: &str = include_str!("../sql/queries/check_imports.sql");
     pub const BATCH_DAYS: &str = include_str!("../sql/queries/batch_days.sql");
     pub const LAST_SUCCESSES: &str = include_str!("../sql/queries/last_successes.sql");
+    pub const BACKUP_DATABASE: &str = include_str!("../sql/queries/backup_database.sql");
+    pub const RESTORE_DATABASE: &str = include_str!("../sql/queries/restore_database.sql");
+    pub const DATABASE_TABLES: &str = include_str!("../sql/queries/database_tables.sql");
 }
 
 /// A parameter value. The declared type in the SQL decides how it is written.
