@@ -238,6 +238,7 @@ async fn every_route_answers_each_role_as_the_table_says() {
         ("/admin", [ok, no, no, no, no, no, no]),
         ("/admin/audit.csv", [ok, no, no, no, no, no, no]),
         ("/ops", [ok, no, no, ok, no, no, no]),
+        ("/admin/registry?q=天山", [ok, no, no, no, no, no, no]),
         ("/committee", [ok, no, ok, no, no, no, no]),
         ("/committee/ranking.xlsx", [ok, no, ok, no, no, no, no]),
         (
@@ -255,6 +256,7 @@ async fn every_route_answers_each_role_as_the_table_says() {
         cookies.push(login(&app.router, name).await);
     }
     for (path, want) in table {
+        let path = &path.replace("天山", "%E5%A4%A9%E5%B1%B1");
         for (i, (name, ..)) in PEOPLE.iter().enumerate() {
             let a = send(&app.router, Method::GET, path, Some(&cookies[i]), None).await;
             assert_eq!(a.status, want[i], "{name} GET {path}: {}", a.body);
@@ -265,6 +267,22 @@ async fn every_route_answers_each_role_as_the_table_says() {
             }
         }
     }
+    // The registry search finds the county association's two accounts by its name.
+    let found = send(
+        &app.router,
+        Method::GET,
+        "/admin/registry?q=%E5%A4%A9%E5%B1%B1",
+        Some(&cookies[0]),
+        None,
+    )
+    .await;
+    assert!(
+        found
+            .text_of("registry-count")
+            .starts_with("共 2 个账号符合"),
+        "{}",
+        found.body
+    );
     // The home page sends each role to its place.
     let homes = [
         "/admin",

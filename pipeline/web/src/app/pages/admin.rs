@@ -23,6 +23,7 @@ const AUDIT_EXPORTED: usize = 100_000;
 pub(super) fn routes() -> Router<Ctx> {
     Router::new()
         .route("/admin", get(admin_page))
+        .route("/admin/registry", get(registry_search))
         .route("/admin/audit.csv", get(audit_csv))
         .route("/admin/kiosk", post(kiosk_create))
         .route("/admin/kiosk/{id}/revoke", post(kiosk_revoke))
@@ -164,6 +165,112 @@ async fn page(
         notice,
     };
     view::render(status, &page)
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct SearchParams {
+    q: Option<String>,
+}
+
+struct RegistryRow {
+    unit_id: String,
+    unit: String,
+    kind: String,
+    prefecture: String,
+    account_id: String,
+    platform: String,
+    account: String,
+    followers: String,
+    age: String,
+}
+
+#[derive(Template)]
+#[template(path = "registry.html")]
+struct RegistryPage {
+    chrome: Chrome,
+    q: String,
+    rows: Vec<RegistryRow>,
+    total: usize,
+    shown: usize,
+}
+
+/// Rows shown for one search (the count says how many matched).
+const SEARCH_SHOWN: usize = 200;
+
+/// Every unit and account, searched by unit, account, id, platform id or prefecture: the
+/// registry as the store holds it, with each account's latest value (`progress_accounts.sql`).
+async fn registry_search(
+    State(ctx): State<Ctx>,
+    viewer: Viewer,
+    axum::extract::Query(p): axum::extract::Query<SearchParams>,
+) -> Response {
+    if let Some(r) = viewer.require(&[Role::Admin]) {
+        return r;
+    }
+    let q = p.q.unwrap_or_default().trim().to_string();
+    if q.chars().count() > 100 {
+        return view::message(
+            StatusCode::BAD_REQUEST,
+            "搜索词过长",
+            "搜索词最多 100 个字符。",
+        );
+    }
+    let query = haoqi_analytics::progress::ProgressQuery {
+        as_of: haoqi_model::time::last_complete_day(),
+        stale_after_hours: ctx.api.settings.stale_after_hours,
+    };
+    let accounts = match ctx
+        .api
+        .cache
+        .ask(query.accounts(ctx.api.store.as_ref()))
+        .await
+    {
+        Ok(a) => a,
+        Err(_) => return view::unavailable(),
+    };
+    let needle = q.to_lowercase();
+    let matched: Vec<_> = accounts
+        .iter()
+        .filter(|a| {
+            needle.is_empty()
+                || [
+                    &a.unit_id,
+                    &a.unit_name,
+                    &a.account_id,
+                    &a.display_name,
+                    &a.platform_id,
+                    a.prefecture_name.as_deref().unwrap_or(""),
+                ]
+                .iter()
+                .any(|f| f.to_lowercase().contains(&needle))
+        })
+        .collect();
+    let rows = matched
+        .iter()
+        .take(SEARCH_SHOWN)
+        .map(|a| RegistryRow {
+            unit_id: a.unit_id.clone(),
+            unit: a.unit_name.clone(),
+            kind: fmt::kind_name(&a.kind),
+            prefecture: a.prefecture_name.clone().unwrap_or_default(),
+            account_id: a.account_id.clone(),
+            platform: a
+                .platform
+                .parse::<haoqi_platform::Platform>()
+                .map_or_else(|_| a.platform.clone(), |p| p.chinese_name().to_string()),
+            account: a.display_name.clone(),
+            followers: a.followers.map_or_else(|| "-".into(), fmt::wan),
+            age: fmt::age(a.age_hours),
+        })
+        .collect::<Vec<_>>();
+    let page = RegistryPage {
+        chrome: viewer.chrome("名录"),
+        q,
+        total: matched.len(),
+        shown: rows.len(),
+        rows,
+    };
+    view::render(StatusCode::OK, &page)
 }
 
 /// The whole audit log as CSV (UTF-8 with BOM, so Excel shows the Chinese); the export itself
