@@ -79,6 +79,12 @@ struct App {
 }
 
 async fn app(test: &str) -> App {
+    app_with(test, true).await
+}
+
+/// With `refresh`, as `haoqi serve` runs it (pages answer from the minute's refresh once it has
+/// run: waited for here); without, every page asks the store with the viewer's scope.
+async fn app_with(test: &str, refresh: bool) -> App {
     let store = analytics_store(test, &readings()).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let db = Arc::new(AppDb::open(&dir.path().join("app.sqlite")).expect("app db"));
@@ -94,23 +100,58 @@ async fn app(test: &str) -> App {
         )
         .expect("add user");
     }
-    let router = haoqi::service::serve::app(
-        store.clone(),
-        haoqi::config::Config::default().analytics(),
-        haoqi_web::Metrics::new().expect("metrics"),
-        None,
-        3600,
-        Some(haoqi::service::serve::Web {
-            db: db.clone(),
-            config: haoqi_web::app::WebConfig::default(),
-        }),
-    );
+    let settings = haoqi::config::Config::default().analytics();
+    let metrics = haoqi_web::Metrics::new().expect("metrics");
+    let router = if refresh {
+        let router = haoqi::service::serve::app(
+            store.clone(),
+            settings,
+            metrics,
+            None,
+            3600,
+            Some(haoqi::service::serve::Web {
+                db: db.clone(),
+                config: haoqi_web::app::WebConfig::default(),
+            }),
+        );
+        wait_for_refresh(&router).await;
+        router
+    } else {
+        haoqi_web::app::router(
+            haoqi_web::AppState {
+                metrics,
+                store: store.clone(),
+                settings: Arc::new(settings),
+                health: haoqi_analytics::snapshot::Latest::default(),
+                cache: haoqi_web::Cache::default(),
+            },
+            db.clone(),
+            &haoqi_web::app::WebConfig::default(),
+        )
+    };
     App {
         router,
         db,
         store,
         _dir: dir,
     }
+}
+
+/// Until the first refresh has put the goal report and the accounts in the cache.
+async fn wait_for_refresh(router: &Router) {
+    for _ in 0..600 {
+        let a = send(router, Method::GET, "/api/progress", None, None).await;
+        if a.headers
+            .get("x-haoqi-computed-by")
+            .is_some_and(|v| v == "refresh")
+        {
+            // The accounts are put right after the report.
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no refresh within a minute");
 }
 
 struct Answer {
@@ -228,7 +269,18 @@ async fn login(app: &Router, name: &str) -> String {
 
 #[tokio::test]
 async fn every_route_answers_each_role_as_the_table_says() {
-    let app = app("web_roles").await;
+    // From the refresh's accounts, filtered by scope here; and from the store, filtered there.
+    for refresh in [true, false] {
+        let test = if refresh {
+            "web_roles"
+        } else {
+            "web_roles_asked"
+        };
+        routes_for_each_role(&app_with(test, refresh).await).await;
+    }
+}
+
+async fn routes_for_each_role(app: &App) {
     let ok = StatusCode::OK;
     let no = StatusCode::FORBIDDEN;
     let nf = StatusCode::NOT_FOUND;
@@ -373,6 +425,12 @@ async fn the_wall_shows_the_products_figures() {
         page.body.contains("乌鲁木齐市"),
         "the tile map names the prefecture"
     );
+    // The week's risers: the university's jump (+59,070 over 7 days) first, then 乌鲁木齐's +7,000.
+    let risers = &page.body[page.body.find("id=\"risers\"").expect("risers")..];
+    let first = risers.find("+5.9万").expect("the jump");
+    let second = risers.find("+7,000").expect("the steady riser");
+    assert!(first < second, "{risers}");
+    assert_eq!(report.movers.risers[0].account_id, "U1-dy");
     // The same figure through the JSON API.
     let api = send(&app.router, Method::GET, "/api/progress", None, None).await;
     let json: serde_json::Value = serde_json::from_str(&api.body).expect("json");

@@ -39,7 +39,66 @@ pub struct GoalReport {
     /// The matrix total day by day over the forecast window, with its deltas.
     pub matrix_series: Vec<SeriesPoint>,
     pub contributions: Vec<Contribution>,
+    /// The week's biggest risers and fallers by certain growth (beyond their counts' rounding).
+    pub movers: Movers,
     pub what_if: Option<WhatIf>,
+}
+
+/// One account that moved most over the 7 days to the as-of day.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mover {
+    pub account_id: String,
+    pub unit_name: String,
+    pub display_name: String,
+    pub platform: String,
+    pub followers: Option<u64>,
+    /// The growth over 7 days that rounding cannot explain (`account_growth.sql`).
+    pub certain_growth_7d: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Movers {
+    pub risers: Vec<Mover>,
+    pub fallers: Vec<Mover>,
+}
+
+/// Accounts listed each way.
+pub const MOVERS: usize = 5;
+
+/// The `n` biggest certain gains and the `n` biggest certain losses.
+pub fn movers(growth: &[series::AccountGrowth], n: usize) -> Movers {
+    let mut moved: Vec<(&series::AccountGrowth, i64)> = growth
+        .iter()
+        .filter_map(|g| g.certain_growth_7d.map(|c| (g, c)))
+        .filter(|(_, c)| *c != 0)
+        .collect();
+    moved.sort_by(|a, b| {
+        b.1.cmp(&a.1)
+            .then_with(|| a.0.account_id.cmp(&b.0.account_id))
+    });
+    let mover = |(g, c): &(&series::AccountGrowth, i64)| Mover {
+        account_id: g.account_id.clone(),
+        unit_name: g.unit_name.clone(),
+        display_name: g.display_name.clone(),
+        platform: g.platform.clone(),
+        followers: g.followers,
+        certain_growth_7d: *c,
+    };
+    Movers {
+        risers: moved
+            .iter()
+            .filter(|m| m.1 > 0)
+            .take(n)
+            .map(mover)
+            .collect(),
+        fallers: moved
+            .iter()
+            .rev()
+            .filter(|m| m.1 < 0)
+            .take(n)
+            .map(mover)
+            .collect(),
+    }
 }
 
 pub async fn report(
@@ -134,11 +193,13 @@ pub async fn report(
         let accounts = query.accounts(store).await?;
         Some(whatif::what_if(&accounts, assume, goal))
     };
+    let growth = series::account_growth(store, as_of, settings.stale_after_hours).await?;
     Ok(GoalReport {
         progress,
         forecast,
         matrix_series,
         contributions,
+        movers: movers(&growth, MOVERS),
         what_if,
     })
 }
@@ -346,5 +407,52 @@ impl Default for GoalConfig {
             followers: 20_000_000,
             deadline: NaiveDate::from_ymd_opt(2024, 12, 31).unwrap_or_default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn growth(id: &str, certain: Option<i64>) -> series::AccountGrowth {
+        series::AccountGrowth {
+            account_id: id.into(),
+            unit_name: format!("unit {id}"),
+            display_name: id.into(),
+            platform: "douyin".into(),
+            certain_growth_7d: certain,
+            ..serde_json::from_value(serde_json::json!({
+                "account_id": id, "unit_id": "u", "unit_name": "n", "kind": "society",
+                "tier": "horizontal", "prefecture_code": null, "prefecture_name": null,
+                "platform": "douyin", "display_name": "d", "followers": 10000,
+                "observed_at": null, "followers_1d_ago": null, "followers_7d_ago": null,
+                "followers_30d_ago": null, "delta_1d": null, "delta_7d": null,
+                "delta_30d": null, "rate_7d": null, "rate_30d": null,
+                "certain_growth_7d": null, "certain_growth_30d": null
+            }))
+            .expect("row")
+        }
+    }
+
+    #[test]
+    fn movers_are_the_biggest_certain_changes_each_way() {
+        let rows = vec![
+            growth("a", Some(500)),
+            growth("b", Some(-40)),
+            growth("c", None),
+            growth("d", Some(0)),
+            growth("e", Some(900)),
+            growth("f", Some(-700)),
+        ];
+        let m = movers(&rows, 1);
+        assert_eq!(m.risers.len(), 1);
+        assert_eq!(m.risers[0].account_id, "e");
+        assert_eq!(m.fallers.len(), 1);
+        assert_eq!(m.fallers[0].account_id, "f");
+        let all = movers(&rows, 5);
+        let ids = |v: &[Mover]| v.iter().map(|m| m.account_id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&all.risers), ["e", "a"]);
+        // An account whose change rounding may explain (None) or that did not move is neither.
+        assert_eq!(ids(&all.fallers), ["f", "b"]);
     }
 }

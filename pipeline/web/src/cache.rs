@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use haoqi_analytics::goal::GoalReport;
+use haoqi_analytics::progress::AccountProgress;
 use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
@@ -28,6 +29,7 @@ pub const REQUEST_LIMIT: Duration = Duration::from_secs(30);
 struct Slots {
     store_check: Option<(DateTime<Utc>, Result<(), &'static str>)>,
     progress: Option<(DateTime<Utc>, NaiveDate, Arc<GoalReport>)>,
+    accounts: Option<(DateTime<Utc>, NaiveDate, Arc<Vec<AccountProgress>>)>,
 }
 
 /// The refresh's results and the gate to the store; cheap to clone.
@@ -79,6 +81,25 @@ impl Cache {
         if let Ok(mut s) = self.slots.write() {
             s.progress = Some((at, report.progress.as_of, Arc::new(report)));
         }
+    }
+
+    /// Every account's progress as of `as_of`, from the refresh: the pages of units and
+    /// prefectures filter it by the viewer's scope instead of each asking the store.
+    pub fn put_accounts(&self, at: DateTime<Utc>, as_of: NaiveDate, rows: Vec<AccountProgress>) {
+        if let Ok(mut s) = self.slots.write() {
+            s.accounts = Some((at, as_of, Arc::new(rows)));
+        }
+    }
+
+    /// The refresh's accounts for `as_of`, if it has them and they are fresh.
+    pub fn accounts(
+        &self,
+        now: DateTime<Utc>,
+        as_of: NaiveDate,
+    ) -> Option<Arc<Vec<AccountProgress>>> {
+        let s = self.slots.read().ok()?;
+        let (at, day, rows) = s.accounts.as_ref()?;
+        (*day == as_of && self.fresh(*at, now)).then(|| rows.clone())
     }
 
     /// The refresh's goal report for `as_of`, if it has one and it is fresh.

@@ -215,18 +215,9 @@ async fn registry_search(
             "搜索词最多 100 个字符。",
         );
     }
-    let query = haoqi_analytics::progress::ProgressQuery {
-        as_of: haoqi_model::time::last_complete_day(),
-        stale_after_hours: ctx.api.settings.stale_after_hours,
-    };
-    let accounts = match ctx
-        .api
-        .cache
-        .ask(query.accounts(ctx.api.store.as_ref()))
-        .await
-    {
+    let accounts = match super::scoped_accounts(&ctx, None, &haoqi_model::scope::Scope::All).await {
         Ok(a) => a,
-        Err(_) => return view::unavailable(),
+        Err(r) => return r,
     };
     let needle = q.to_lowercase();
     let matched: Vec<_> = accounts

@@ -16,7 +16,9 @@ use axum::Router;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use haoqi_analytics::goal::{self, GoalReport};
+use haoqi_analytics::progress::{AccountProgress, ProgressQuery};
 use haoqi_appdb::Role;
+use haoqi_model::scope::Scope;
 
 use super::auth::Viewer;
 use super::view;
@@ -48,6 +50,43 @@ async fn home(viewer: Viewer) -> Response {
 
 fn url_path(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The accounts inside `scope` (and of `unit`, when given) as of the last complete day: the
+/// refresh's, filtered here, while they are fresh; else asked of the store with the scope as
+/// the query's filter, through the gate.
+pub(crate) async fn scoped_accounts(
+    ctx: &Ctx,
+    unit: Option<&str>,
+    scope: &Scope,
+) -> Result<Vec<AccountProgress>, Response> {
+    let as_of = haoqi_model::time::last_complete_day();
+    if let Some(rows) = ctx.api.cache.accounts(Utc::now(), as_of) {
+        return Ok(rows
+            .iter()
+            .filter(|a| scope.admits(&a.unit_id, a.prefecture_code))
+            .filter(|a| unit.is_none_or(|u| a.unit_id == u))
+            .cloned()
+            .collect());
+    }
+    let query = ProgressQuery {
+        as_of,
+        stale_after_hours: ctx.api.settings.stale_after_hours,
+    };
+    let store = ctx.api.store.as_ref();
+    let asked = match unit {
+        Some(u) => {
+            ctx.api
+                .cache
+                .ask(query.accounts_of_unit(store, u, scope))
+                .await
+        }
+        None => ctx.api.cache.ask(query.accounts_in(store, scope)).await,
+    };
+    asked.map_err(|e| {
+        tracing::warn!(error = %e, kind = e.kind(), "a page could not read its accounts");
+        view::unavailable()
+    })
 }
 
 /// The goal report for `as_of`: the refresh's while it is fresh (what `/api/progress` answers),

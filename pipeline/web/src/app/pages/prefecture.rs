@@ -10,7 +10,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
-use haoqi_analytics::progress::{AccountProgress, ProgressQuery};
+use haoqi_analytics::progress::AccountProgress;
 use haoqi_appdb::Role;
 use haoqi_model::scope::Scope;
 
@@ -120,21 +120,9 @@ async fn prefecture_page(
         return view::forbidden(&viewer);
     }
     let as_of = haoqi_model::time::last_complete_day();
-    let query = ProgressQuery {
-        as_of,
-        stale_after_hours: ctx.api.settings.stale_after_hours,
-    };
-    let accounts = match ctx
-        .api
-        .cache
-        .ask(query.accounts_in(ctx.api.store.as_ref(), &Scope::Prefecture(code)))
-        .await
-    {
+    let accounts = match super::scoped_accounts(&ctx, None, &Scope::Prefecture(code)).await {
         Ok(a) => a,
-        Err(e) => {
-            tracing::warn!(error = %e, "prefecture page: accounts not read");
-            return view::unavailable();
-        }
+        Err(r) => return r,
     };
     let Some(name) = accounts.iter().find_map(|a| a.prefecture_name.clone()) else {
         return view::not_found(&viewer);

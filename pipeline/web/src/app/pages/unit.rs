@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 
-use haoqi_analytics::progress::{AccountProgress, ProgressQuery};
+use haoqi_analytics::progress::AccountProgress;
 use haoqi_appdb::reports::{ReportKind, UnitReport};
 use haoqi_appdb::Role;
 
@@ -69,19 +69,7 @@ async fn visible_accounts(
     viewer: &Viewer,
     unit_id: &str,
 ) -> Result<Vec<AccountProgress>, Response> {
-    let query = ProgressQuery {
-        as_of: haoqi_model::time::last_complete_day(),
-        stale_after_hours: ctx.api.settings.stale_after_hours,
-    };
-    let scope = viewer.grant().scope();
-    ctx.api
-        .cache
-        .ask(query.accounts_of_unit(ctx.api.store.as_ref(), unit_id, &scope))
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "unit page: accounts not read");
-            view::unavailable()
-        })
+    super::scoped_accounts(ctx, Some(unit_id), &viewer.grant().scope()).await
 }
 
 fn problems_of(a: &AccountProgress) -> Vec<&'static str> {

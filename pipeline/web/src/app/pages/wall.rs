@@ -42,6 +42,12 @@ struct Part {
     delta_7d: String,
 }
 
+struct MoverRow {
+    name: String,
+    platform: String,
+    growth: String,
+}
+
 struct Tile {
     label: String,
     completion: String,
@@ -78,6 +84,8 @@ struct WallPage {
     tiers: Vec<Part>,
     kinds: Vec<Part>,
     tiles: Vec<Tile>,
+    risers: Vec<MoverRow>,
+    fallers: Vec<MoverRow>,
 }
 
 /// The daily series as an SVG polyline (drawn on the server: it shows without script).
@@ -193,7 +201,17 @@ fn page(
         })
         .collect();
     let tiles = tiles(r);
+    let mover = |m: &haoqi_analytics::goal::Mover| MoverRow {
+        name: format!("{} · {}", m.unit_name, m.display_name),
+        platform: m
+            .platform
+            .parse::<haoqi_platform::Platform>()
+            .map_or_else(|_| m.platform.clone(), |p| p.chinese_name().to_string()),
+        growth: fmt::signed(Some(m.certain_growth_7d)),
+    };
     WallPage {
+        risers: r.movers.risers.iter().map(mover).collect(),
+        fallers: r.movers.fallers.iter().map(mover).collect(),
         chrome,
         kiosk,
         reload_secs: RELOAD_SECS,
