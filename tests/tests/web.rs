@@ -964,3 +964,117 @@ async fn the_committee_resolves_an_anomaly_freezes_the_ranking_and_gets_the_work
     .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn the_office_opens_and_disables_logins_from_its_page() {
+    let app = app("web_users").await;
+    let admin = login(&app.router, "admin").await;
+    let page = send(&app.router, Method::GET, "/admin", Some(&admin), None).await;
+    let csrf = page.csrf();
+    let add = |fields: Vec<(&'static str, String)>, cookie: String| {
+        let router = app.router.clone();
+        let csrf = csrf.clone();
+        async move {
+            let mut pairs: Vec<(&str, String)> = vec![("csrf", csrf)];
+            pairs.extend(fields);
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
+                .finish();
+            send(
+                &router,
+                Method::POST,
+                "/admin/users",
+                Some(&cookie),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let fields = |name: &str, role: &str, unit: &str, pref: &str, pw: &str| {
+        vec![
+            ("name", name.to_string()),
+            ("role", role.to_string()),
+            ("unit_id", unit.to_string()),
+            ("prefecture", pref.to_string()),
+            ("password", pw.to_string()),
+        ]
+    };
+    // Bindings that cannot mean anything, a short password, a unit not in the store: refused.
+    for (f, says) in [
+        (fields("u-x", "unit", "", "", PW), "单位账号需填写单位编号"),
+        (
+            fields("u-x", "leader", "T-C-650102", "", PW),
+            "其他角色两者都不填",
+        ),
+        (fields("u-x", "unit", "NO-SUCH", "", PW), "名录中没有"),
+        (fields("u-x", "liaison", "", "65x", PW), "不是数字"),
+        (
+            fields("u-x", "unit", "T-C-650102", "", "short"),
+            "密码至少 10 个字符",
+        ),
+        (fields("admin", "leader", "", "", PW), "已存在"),
+    ] {
+        let a = add(f, admin.clone()).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST);
+        assert!(a.body.contains(says), "{says}: {}", a.body);
+    }
+    assert!(app.db.user("u-x").expect("q").is_none());
+    let ops = login(&app.router, "ops").await;
+    let refused = add(fields("u-y", "unit", "T-C-650102", "", PW), ops).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let made = add(
+        fields("tianshan2", "unit", "T-C-650102", "", PW),
+        admin.clone(),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let cookie = login(&app.router, "tianshan2").await;
+    let own = send(
+        &app.router,
+        Method::GET,
+        "/unit/T-C-650102",
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::OK);
+    let off = send(
+        &app.router,
+        Method::POST,
+        "/admin/users/tianshan2/disable",
+        Some(&admin),
+        Some(form(&[("csrf", &csrf)])),
+    )
+    .await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER);
+    let gone = send(
+        &app.router,
+        Method::GET,
+        "/unit/T-C-650102",
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER, "its session ended");
+    let me = send(
+        &app.router,
+        Method::POST,
+        "/admin/users/admin/disable",
+        Some(&admin),
+        Some(form(&[("csrf", &csrf)])),
+    )
+    .await;
+    assert_eq!(
+        me.status,
+        StatusCode::BAD_REQUEST,
+        "the office cannot lock itself out"
+    );
+    let log = app.db.audit_log(20, Some("user.")).expect("log");
+    assert!(log
+        .iter()
+        .any(|e| e.action == "user.add" && e.target == "tianshan2" && e.actor == "admin"));
+    assert!(log
+        .iter()
+        .any(|e| e.action == "user.disable" && e.target == "tianshan2"));
+}

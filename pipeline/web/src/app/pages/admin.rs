@@ -24,6 +24,9 @@ pub(super) fn routes() -> Router<Ctx> {
     Router::new()
         .route("/admin", get(admin_page))
         .route("/admin/registry", get(registry_search))
+        .route("/admin/users", post(user_add))
+        .route("/admin/users/{name}/disable", post(user_disable))
+        .route("/admin/users/{name}/enable", post(user_enable))
         .route("/admin/audit.csv", get(audit_csv))
         .route("/admin/kiosk", post(kiosk_create))
         .route("/admin/kiosk/{id}/revoke", post(kiosk_revoke))
@@ -35,6 +38,7 @@ struct UserRow {
     role: &'static str,
     binding: String,
     state: &'static str,
+    disabled: bool,
 }
 
 struct ReportRow {
@@ -75,6 +79,7 @@ struct AdminPage {
     /// A kiosk link just created: shown once.
     new_link: Option<String>,
     notice: Option<String>,
+    roles: Vec<(&'static str, &'static str)>,
 }
 
 async fn admin_page(State(ctx): State<Ctx>, viewer: Viewer) -> Response {
@@ -121,6 +126,7 @@ async fn page(
                 } else {
                     "正常"
                 },
+                disabled: u.disabled_at.is_some(),
             })
             .collect(),
         reports: reports
@@ -163,6 +169,10 @@ async fn page(
             .collect(),
         new_link,
         notice,
+        roles: Role::ALL
+            .iter()
+            .map(|r| (r.as_str(), r.chinese_name()))
+            .collect(),
     };
     view::render(status, &page)
 }
@@ -321,6 +331,133 @@ fn csv_cell(s: &str) -> String {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct UserForm {
+    csrf: String,
+    name: String,
+    role: String,
+    unit_id: String,
+    prefecture: String,
+    password: String,
+}
+
+/// A new login from the office's form: the role's binding must name a unit or prefecture that
+/// has accounts in the store, the password follows the same rules as `haoqi user add`.
+async fn user_add(State(ctx): State<Ctx>, viewer: Viewer, Form(f): Form<UserForm>) -> Response {
+    if let Some(r) = viewer
+        .check_csrf(&f.csrf)
+        .or_else(|| viewer.require(&[Role::Admin]))
+    {
+        return r;
+    }
+    let refuse = |text: String| async {
+        page(&ctx, &viewer, None, Some(text), StatusCode::BAD_REQUEST).await
+    };
+    let Ok(role) = f.role.parse::<Role>() else {
+        return refuse("请选择角色。没有开设。".into()).await;
+    };
+    let unit = Some(f.unit_id.trim().to_string()).filter(|u| !u.is_empty());
+    let prefecture = match f.prefecture.trim() {
+        "" => None,
+        p => match p.parse::<u32>() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                return refuse(format!("地州代码“{p}”不是数字（例如 653100）。没有开设。")).await
+            }
+        },
+    };
+    let grant = match haoqi_appdb::role::Grant::new(role, unit.clone(), prefecture) {
+        Ok(g) => g,
+        Err(_) => {
+            return refuse(
+                "单位账号需填写单位编号，联络员需填写地州代码，其他角色两者都不填。没有开设。"
+                    .into(),
+            )
+            .await
+        }
+    };
+    if unit.is_some() || prefecture.is_some() {
+        let all = match super::scoped_accounts(&ctx, None, &haoqi_model::scope::Scope::All).await {
+            Ok(a) => a,
+            Err(r) => return r,
+        };
+        let known = all.iter().any(|a| {
+            unit.as_deref().is_none_or(|u| a.unit_id == u)
+                && prefecture.is_none_or(|p| a.prefecture_code == Some(p))
+        });
+        if !known {
+            return refuse("名录中没有这个单位或地州的账号。没有开设。".into()).await;
+        }
+    }
+    let db = ctx.db.clone();
+    let actor = viewer.actor();
+    let name = f.name.trim().to_string();
+    let password = f.password;
+    let added = tokio::task::spawn_blocking(move || {
+        db.add_user(&haoqi_appdb::NewUser { name, grant }, &password, &actor)
+    })
+    .await;
+    match added {
+        Ok(Ok(_)) => Redirect::to("/admin").into_response(),
+        Ok(Err(haoqi_appdb::AppDbError::UserExists(n))) => {
+            refuse(format!("用户名“{n}”已存在。没有开设。")).await
+        }
+        Ok(Err(haoqi_appdb::AppDbError::Invalid(m))) => {
+            let text = if m.contains("password") {
+                "密码至少 10 个字符，首尾不能有空格。没有开设。"
+            } else {
+                "用户名需 2 到 64 个字符，不含空格。没有开设。"
+            };
+            refuse(text.into()).await
+        }
+        _ => view::unavailable(),
+    }
+}
+
+async fn user_disable(
+    State(ctx): State<Ctx>,
+    viewer: Viewer,
+    Path(name): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    set_disabled(ctx, viewer, name, f, true).await
+}
+
+async fn user_enable(
+    State(ctx): State<Ctx>,
+    viewer: Viewer,
+    Path(name): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    set_disabled(ctx, viewer, name, f, false).await
+}
+
+async fn set_disabled(
+    ctx: Ctx,
+    viewer: Viewer,
+    name: String,
+    f: CsrfOnly,
+    disabled: bool,
+) -> Response {
+    if let Some(r) = viewer
+        .check_csrf(&f.csrf)
+        .or_else(|| viewer.require(&[Role::Admin]))
+    {
+        return r;
+    }
+    if disabled && name.eq_ignore_ascii_case(&viewer.session.user.name) {
+        let text = "不能停用自己正在使用的账号。".to_string();
+        return page(&ctx, &viewer, None, Some(text), StatusCode::BAD_REQUEST).await;
+    }
+    let db = ctx.db.clone();
+    let actor = viewer.actor();
+    match tokio::task::spawn_blocking(move || db.set_disabled(&name, disabled, &actor)).await {
+        Ok(Ok(_)) => Redirect::to("/admin").into_response(),
+        Ok(Err(haoqi_appdb::AppDbError::NoSuchUser(_))) => view::not_found(&viewer),
+        _ => view::unavailable(),
     }
 }
 
