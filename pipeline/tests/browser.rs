@@ -226,6 +226,12 @@ fn every_role_through_a_real_browser() {
             text_of(&c, "#total-wan").await,
             haoqi_model::table::wan(total)
         );
+        // The daily series is drawn by the vendored ECharts, under the page's CSP.
+        c.wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css("#series-chart canvas"))
+            .await
+            .expect("the ECharts canvas");
         shot(&c, "wall-leader").await;
 
         // The committee resolves the first open anomaly with a note.

@@ -1,6 +1,8 @@
 //! The vendored files, served from the binary: no page loads anything from another origin.
-//! htmx 2.0.8 (`assets/htmx.min.js`, Zero-Clause BSD, licence in `assets/htmx.LICENSE`,
-//! SHA-256 in `assets/htmx.min.js.sha256`), the stylesheet and the pages' own script.
+//! htmx 2.0.8 (`assets/htmx.min.js`, Zero-Clause BSD, licence in `assets/htmx.LICENSE`),
+//! Apache ECharts 6.1.0's simple build (`assets/echarts.simple.min.js`: line, bar, pie, grid,
+//! tooltip; Apache-2.0, `assets/echarts.LICENSE` and `assets/echarts.NOTICE`), each pinned by
+//! the SHA-256 beside it; the stylesheet and the pages' own script.
 
 use axum::extract::Path;
 use axum::http::{header, StatusCode};
@@ -15,6 +17,11 @@ const FILES: &[(&str, &str, &str)] = &[
         "htmx.min.js",
         "text/javascript; charset=utf-8",
         include_str!("../../assets/htmx.min.js"),
+    ),
+    (
+        "echarts.simple.min.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/echarts.simple.min.js"),
     ),
     (
         "app.js",
@@ -51,9 +58,27 @@ mod tests {
     use sha2::{Digest, Sha256};
 
     #[test]
-    fn the_vendored_htmx_is_the_pinned_one() {
-        let want = include_str!("../../assets/htmx.min.js.sha256");
-        let got = hex::encode(Sha256::digest(super::FILES[0].2.as_bytes()));
-        assert_eq!(want.split_whitespace().next(), Some(got.as_str()));
+    fn the_vendored_files_are_the_pinned_ones() {
+        for (file, pinned) in [
+            (
+                "htmx.min.js",
+                include_str!("../../assets/htmx.min.js.sha256"),
+            ),
+            (
+                "echarts.simple.min.js",
+                include_str!("../../assets/echarts.simple.min.js.sha256"),
+            ),
+        ] {
+            let (_, _, body) = super::FILES
+                .iter()
+                .find(|(name, _, _)| *name == file)
+                .expect("served");
+            let got = hex::encode(Sha256::digest(body.as_bytes()));
+            assert_eq!(
+                pinned.split_whitespace().next(),
+                Some(got.as_str()),
+                "{file}"
+            );
+        }
     }
 }

@@ -80,7 +80,14 @@ fn problems_of(a: &AccountProgress) -> Vec<&'static str> {
         p.push("读数已过时：采集没有读到这个账号，请确认主页可公开访问");
     }
     if !a.naming_ok {
-        p.push("账号名称不符合命名规则：请按“单位简称+科普”等规则改名");
+        // The plan's naming rule (seed 000 §3.4), as haoqi_registry::naming checks it.
+        p.push(match a.kind.as_str() {
+            "region_assoc" => "账号名称不符合命名规则：自治区科协的账号名称应为“好奇新疆”",
+            "society" => {
+                "账号名称不符合命名规则：学会账号应为“好奇的X说”加主题（如 好奇的X说地理）"
+            }
+            _ => "账号名称不符合命名规则：应为“好奇”加地名或单位简称（如 好奇阿克苏）",
+        });
     }
     if a.target.is_none() {
         p.push("没有可计算的目标：请联系管理员核实单位所在区县");

@@ -91,6 +91,9 @@ struct WallPage {
 /// The daily series as an SVG polyline (drawn on the server: it shows without script).
 struct Series {
     points: String,
+    /// The days and totals as JSON arrays, for the chart the page's script draws.
+    days_json: String,
+    values_json: String,
     first: String,
     last: String,
     low: String,
@@ -262,8 +265,12 @@ fn series(points: &[SeriesPoint]) -> Series {
             format!("{x:.1},{y:.1}")
         })
         .collect();
+    let days: Vec<String> = points.iter().map(|p| fmt::day(p.day)).collect();
+    let values: Vec<u64> = points.iter().map(|p| p.followers).collect();
     Series {
         points: coords.join(" "),
+        days_json: serde_json::to_string(&days).unwrap_or_else(|_| "[]".into()),
+        values_json: serde_json::to_string(&values).unwrap_or_else(|_| "[]".into()),
         first: points.first().map_or_else(String::new, |p| fmt::day(p.day)),
         last: points.last().map_or_else(String::new, |p| fmt::day(p.day)),
         low: wan(lo),
