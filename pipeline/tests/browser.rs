@@ -240,6 +240,14 @@ fn every_role_through_a_real_browser() {
             .await
             .expect("committee");
         shot(&c, "committee").await;
+        // The ranking as the committee prints it (the print stylesheet: A4 landscape, headers
+        // repeated, no forms), kept beside the screenshots.
+        let pdf = c
+            .print(fantoccini::wd::PrintConfiguration::default())
+            .await
+            .expect("print to PDF");
+        assert!(pdf.starts_with(b"%PDF"), "a PDF");
+        std::fs::write(screenshots().join("committee.pdf"), &pdf).expect("write pdf");
         let open = c
             .find_all(Locator::Css(".anomaly form input[name=note]"))
             .await

@@ -473,6 +473,9 @@ async fn a_report_needs_the_csrf_token_and_its_text_is_shown_as_text() {
     )
     .await;
     let token = page.csrf();
+    // The county association has Douyin and Bilibili accounts: Channels and Kuaishou are missing.
+    assert!(page.body.contains("缺少视频号账号") && page.body.contains("缺少快手账号"));
+    assert!(!page.body.contains("缺少抖音账号") && !page.body.contains("缺少哔哩哔哩账号"));
     let evil = "<script>alert(1)</script>";
     let post = |csrf: String, unit: &'static str| {
         let body = form(&[

@@ -61,6 +61,8 @@ struct UnitPage {
     kinds: Vec<(&'static str, &'static str)>,
     may_report: bool,
     notice: Option<String>,
+    /// The plan's video platforms the unit has no active account on.
+    missing: Vec<String>,
 }
 
 /// Accounts of `unit_id` the viewer may see (none: outside its scope, or no such unit).
@@ -142,6 +144,12 @@ async fn render(
         })
         .collect();
     let total: u64 = accounts.iter().filter_map(|a| a.followers).sum();
+    // Every unit is to have a standardised account on each video platform (seed 000).
+    let missing: Vec<String> = haoqi_platform::Platform::VIDEO
+        .iter()
+        .filter(|p| !accounts.iter().any(|a| a.platform == p.as_str()))
+        .map(|p| p.chinese_name().to_string())
+        .collect();
     let page = UnitPage {
         chrome: viewer.chrome(&first.unit_name),
         unit_id: unit_id.to_string(),
@@ -152,7 +160,8 @@ async fn render(
             .unwrap_or_else(|| "全区".into()),
         as_of: format!("{} 日终", fmt::day(haoqi_model::time::last_complete_day())),
         total: wan(total),
-        problems: rows.iter().map(|r| r.problems.len()).sum(),
+        problems: rows.iter().map(|r| r.problems.len()).sum::<usize>() + missing.len(),
+        missing,
         accounts: rows,
         reports: reports.iter().map(report_row).collect(),
         kinds: ReportKind::ALL
