@@ -850,6 +850,11 @@ async fn the_committee_resolves_an_anomaly_freezes_the_ranking_and_gets_the_work
         .find(|a| a.account_id == "U1-dy")
         .expect("the planted jump is found");
     assert!(page.body.contains("name=\"account_id\" value=\"U1-dy\""));
+    // Its evidence: the days around the jump, the jump's day marked (1,070 → 60,080).
+    let marked = format!("<tr class=\"marked\"><td>{}</td><td>60,080</td>", jump.day);
+    assert!(page.body.contains(&marked), "{marked}");
+    let before = format!("<td>{}</td><td>1,070</td>", jump.day - Days::new(1));
+    assert!(page.body.contains(&before), "{before}");
     let resolve = |csrf: &str, note: &str, cookie: &str| {
         let body = form(&[
             ("csrf", csrf),

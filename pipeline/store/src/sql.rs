@@ -142,6 +142,7 @@ pub mod queries {
     pub const BACKUP_DATABASE: &str = include_str!("../sql/queries/backup_database.sql");
     pub const RESTORE_DATABASE: &str = include_str!("../sql/queries/restore_database.sql");
     pub const DATABASE_TABLES: &str = include_str!("../sql/queries/database_tables.sql");
+    pub const ACCOUNT_DAYS: &str = include_str!("../sql/queries/account_days.sql");
 }
 
 /// A parameter value. The declared type in the SQL decides how it is written.

@@ -157,3 +157,61 @@ pub fn mostly_imported(
         })
         .collect()
 }
+
+/// One day of an account's counters (a row of `account_days.sql`, pivoted).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EvidenceDay {
+    pub day: NaiveDate,
+    pub followers: Option<u64>,
+    /// Whether the followers value was exact (its bounds equal) or a rounded count.
+    pub followers_exact: Option<bool>,
+    pub likes: Option<u64>,
+    pub views: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CounterDay {
+    day: NaiveDate,
+    metric: String,
+    value: u64,
+    lo: u64,
+    hi: u64,
+}
+
+/// The account's days from `days` before to `days` after `day`: what a reviewer looks at
+/// before resolving a finding.
+pub async fn evidence(
+    store: &dyn Store,
+    account_id: &str,
+    day: NaiveDate,
+    days: u64,
+) -> Result<Vec<EvidenceDay>, StoreError> {
+    let from = day.checked_sub_days(chrono::Days::new(days)).unwrap_or(day);
+    let to = day.checked_add_days(chrono::Days::new(days)).unwrap_or(day);
+    let params = Params::new(store.database())
+        .set("account_id", account_id)
+        .set("from_day", from.to_string())
+        .set("to_day", to.to_string());
+    let q = sql::render(sql::queries::ACCOUNT_DAYS, &params)?;
+    let rows: Vec<CounterDay> = query_as(store, &q).await?;
+    let mut out: Vec<EvidenceDay> = Vec::new();
+    for r in rows {
+        if out.last().is_none_or(|d| d.day != r.day) {
+            out.push(EvidenceDay {
+                day: r.day,
+                ..EvidenceDay::default()
+            });
+        }
+        let Some(d) = out.last_mut() else { continue };
+        match r.metric.as_str() {
+            "followers" => {
+                d.followers = Some(r.value);
+                d.followers_exact = Some(r.lo == r.hi);
+            }
+            "likes" => d.likes = Some(r.value),
+            "views" => d.views = Some(r.value),
+            _ => {}
+        }
+    }
+    Ok(out)
+}

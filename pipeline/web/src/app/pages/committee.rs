@@ -104,7 +104,22 @@ struct AnomalyRow {
     day: String,
     kind: String,
     reason: String,
+    /// The account's days around the finding (open findings only).
+    evidence: Vec<EvidenceRow>,
 }
+
+struct EvidenceRow {
+    day: String,
+    /// The finding's own day.
+    marked: bool,
+    followers: String,
+    likes: String,
+    views: String,
+}
+
+/// Days before and after a finding shown as its evidence, and findings given evidence.
+const EVIDENCE_DAYS: u64 = 3;
+const EVIDENCE_MAX: usize = 50;
 
 struct FrozenRow {
     name: String,
@@ -150,6 +165,7 @@ fn page_of(r: &Ranking, chrome: Chrome) -> CommitteePage {
         day: fmt::day(a.day),
         kind: a.kind.clone(),
         reason: a.reason(),
+        evidence: Vec::new(),
     };
     let platform = |p: &str| {
         p.parse::<haoqi_platform::Platform>()
@@ -203,6 +219,43 @@ fn page_of(r: &Ranking, chrome: Chrome) -> CommitteePage {
         frozen: None,
         diff: None,
         notice: None,
+    }
+}
+
+/// Each open finding's days around it, from the account's daily counters.
+async fn add_evidence(ctx: &Ctx, open: &mut [AnomalyRow]) {
+    let store = ctx.api.store.as_ref();
+    for a in open.iter_mut().take(EVIDENCE_MAX) {
+        let Ok(day) = a.day.parse::<NaiveDate>() else {
+            continue;
+        };
+        let asked = ctx
+            .api
+            .cache
+            .ask(rank::anomalies::evidence(
+                store,
+                &a.account_id,
+                day,
+                EVIDENCE_DAYS,
+            ))
+            .await;
+        let Ok(days) = asked else {
+            continue;
+        };
+        let n = |v: Option<u64>| v.map_or_else(|| "-".into(), fmt::group_thousands);
+        a.evidence = days
+            .iter()
+            .map(|d| EvidenceRow {
+                day: fmt::day(d.day),
+                marked: d.day == day,
+                followers: match (d.followers, d.followers_exact) {
+                    (Some(f), Some(false)) => format!("≈{}", fmt::group_thousands(f)),
+                    (f, _) => n(f),
+                },
+                likes: n(d.likes),
+                views: n(d.views),
+            })
+            .collect();
     }
 }
 
@@ -269,6 +322,7 @@ async fn render(
         Err(r) => return r,
     };
     let mut page = page_of(&ranking, viewer.chrome("评审"));
+    add_evidence(ctx, &mut page.open).await;
     page.frozen_list = frozen_list(ctx).await;
     page.notice = notice;
     view::render(status, &page)
