@@ -313,10 +313,14 @@ fn read_csv(path: &Path, bytes: &[u8]) -> Result<Grid, TableError> {
     for rec in reader.records() {
         let rec = rec.map_err(|e| TableError::Csv {
             file: path.to_path_buf(),
-            line: e.position().map_or(0, |p| p.line()),
+            line: e
+                .position()
+                .map_or(0, |p| haoqi_model::table::line_at(&text, p.byte())),
             message: e.to_string(),
         })?;
-        let number = rec.position().map_or(rows.len() as u64 + 1, |p| p.line());
+        let number = rec.position().map_or(rows.len() as u64 + 1, |p| {
+            haoqi_model::table::line_at(&text, p.byte())
+        });
         let cells = rec
             .iter()
             .map(|f| {
@@ -674,6 +678,19 @@ mod tests {
                 delimiter: '\t'
             }
         );
+    }
+
+    #[test]
+    fn crlf_rows_are_numbered_as_in_the_file() {
+        for text in [
+            "序号,单位名称,关注人数\n1,天山,3\n\n2,沙依巴克,4\n",
+            "序号,单位名称,关注人数\r\n1,天山,3\r\n\r\n2,沙依巴克,4\r\n",
+        ] {
+            let g = read(Path::new("t.csv"), text.as_bytes(), None).unwrap();
+            let numbers: Vec<u64> = g.rows.iter().map(|r| r.number).collect();
+            // The blank line 3 is skipped; 沙依巴克 is on line 4 either way.
+            assert_eq!(numbers, [1, 2, 4], "{text:?}");
+        }
     }
 
     #[test]

@@ -108,6 +108,21 @@ pub fn group_thousands(n: u64) -> String {
     out
 }
 
+/// The line (from 1) of the record that starts at byte `offset` of `text`: what a CSV
+/// record's position means to a person. The csv crate counts a CRLF file's lines one short and
+/// puts a record's start on the `\n` before it, so the line terminator at `offset` is skipped
+/// and the `\n`s before the record counted: CRLF and LF files number their lines alike.
+pub fn line_at(text: &str, offset: u64) -> u64 {
+    let bytes = text.as_bytes();
+    let mut end = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
+    while end < bytes.len() && matches!(bytes[end], b'\r' | b'\n') {
+        end += 1;
+    }
+    1 + bytes[..end].iter().filter(|b| **b == b'\n').count() as u64
+}
+
 /// A count as people write it: `8,765`, `1.2万`, `2,345.6万`, `1.23亿` (one decimal in 万, two in
 /// 亿; rounded to nearest, so `12,345` is `1.2万`).
 pub fn wan(n: u64) -> String {
@@ -129,6 +144,18 @@ pub fn wan(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_count_the_same_in_crlf_and_lf() {
+        let lf = "a\nb\nc\n";
+        let crlf = "a\r\nb\r\nc\r\n";
+        assert_eq!(line_at(lf, 0), 1);
+        assert_eq!(line_at(lf, 4), 3);
+        assert_eq!(line_at(crlf, 6), 3);
+        // Where the csv crate puts a CRLF record's start: on the \n before it.
+        assert_eq!(line_at(crlf, 5), 3);
+        assert_eq!(line_at(crlf, 999), 4);
+    }
 
     #[test]
     fn counts_as_people_write_them() {

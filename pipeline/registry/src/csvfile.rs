@@ -8,6 +8,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use haoqi_model::table::line_at;
+
 /// One problem in one place of one file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct LoadError {
@@ -113,14 +115,14 @@ impl CsvFile {
         for rec in reader.records() {
             match rec {
                 Ok(r) => {
-                    let line = r.position().map_or(0, |p| p.line());
+                    let line = r.position().map_or(0, |p| line_at(text, p.byte()));
                     if r.iter().all(|f| f.trim().is_empty()) {
                         continue;
                     }
                     records.push((line, r));
                 }
                 Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line());
+                    let line = e.position().map_or(0, |p| line_at(text, p.byte()));
                     errors.push(err(line, format!("malformed CSV record: {e}")));
                 }
             }
@@ -271,5 +273,19 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(errs[0].line, 3);
+    }
+
+    #[test]
+    fn crlf_files_number_their_lines_as_lf_files_do() {
+        for text in ["a,b\n1,2\n3,4\n5\n", "a,b\r\n1,2\r\n3,4\r\n5\r\n"] {
+            let errs = CsvFile::parse(Path::new("u.csv"), text, &["a"])
+                .err()
+                .unwrap();
+            assert_eq!(errs[0].line, 4, "{text:?}");
+            let ok =
+                CsvFile::parse(Path::new("u.csv"), &text.replace("\n5", "\n5,6"), &["a"]).unwrap();
+            let lines: Vec<u64> = ok.records.iter().map(|(l, _)| *l).collect();
+            assert_eq!(lines, [2, 3, 4], "{text:?}");
+        }
     }
 }
