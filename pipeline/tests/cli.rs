@@ -240,9 +240,98 @@ fn init_twice_then_progress_in_every_format() {
 #[test]
 fn progress_before_init_says_what_to_run() {
     let d = scratch("noinit");
-    let out = haoqi(&d, &["progress"]);
-    assert!(!out.status.success());
-    assert!(text(&out).contains("haoqi init"), "{}", text(&out));
+    for args in [
+        vec!["progress"],
+        vec!["stalled"],
+        vec!["check"],
+        vec!["sql", "SELECT 1"],
+    ] {
+        let out = haoqi(&d, &args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            text(&out).contains("haoqi init"),
+            "{args:?}: {}",
+            text(&out)
+        );
+        // A read-only command on a missing store creates nothing (issue 18's probe).
+        assert!(!d.join("data").exists(), "{args:?} created data/");
+    }
+}
+
+/// A pipe whose reading end is already closed: every write to it fails with EPIPE.
+fn closed_pipe() -> std::process::Stdio {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    writer.into()
+}
+
+#[test]
+fn closed_pipes_keep_the_exit_status() {
+    let d = scratch("pipes");
+    let broken = registry_with("pipes-registry", "units.csv", b"unit_id,kind\nx,nope\n");
+    // stdout closed (`haoqi registry check | true`): the errors still exit 1.
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_haoqi"))
+        .current_dir(&d)
+        .args([
+            "--registry",
+            &broken.display().to_string(),
+            "registry",
+            "check",
+        ])
+        .stdout(closed_pipe())
+        .status()
+        .expect("run");
+    assert_eq!(status.code(), Some(1));
+    // A clean registry with stdout closed: 0.
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_haoqi"))
+        .current_dir(&d)
+        .args([
+            "--registry",
+            &small_registry().display().to_string(),
+            "registry",
+            "check",
+        ])
+        .stdout(closed_pipe())
+        .status()
+        .expect("run");
+    assert_eq!(status.code(), Some(0));
+    // stderr closed: an error is still exit 1, not a panic's 101.
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_haoqi"))
+        .current_dir(&d)
+        .args(["progress"])
+        .stderr(closed_pipe())
+        .status()
+        .expect("run");
+    assert_eq!(status.code(), Some(1));
+}
+
+#[test]
+fn logs_written_to_a_file_carry_no_colour_codes() {
+    let d = scratch("ansi");
+    let log = std::fs::File::create(d.join("log.txt")).expect("log");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_haoqi"))
+        .current_dir(&d)
+        .env("RUST_LOG", "debug")
+        .args([
+            "-vv",
+            "--registry",
+            &small_registry().display().to_string(),
+            "init",
+        ])
+        .stderr(log)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run");
+    assert!(status.success());
+    let text = std::fs::read_to_string(d.join("log.txt")).expect("read log");
+    assert!(
+        text.contains("DEBUG") || text.contains("INFO"),
+        "something was logged: {text}"
+    );
+    assert!(
+        !text.contains('\u{1b}'),
+        "ANSI escape in a log file: {text}"
+    );
 }
 
 #[test]

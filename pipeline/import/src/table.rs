@@ -310,17 +310,16 @@ fn read_csv(path: &Path, bytes: &[u8]) -> Result<Grid, TableError> {
         .delimiter(delimiter)
         .from_reader(text.as_bytes());
     let mut rows = Vec::new();
+    let mut lines = haoqi_model::table::Lines::new(&text);
     for rec in reader.records() {
         let rec = rec.map_err(|e| TableError::Csv {
             file: path.to_path_buf(),
-            line: e
-                .position()
-                .map_or(0, |p| haoqi_model::table::line_at(&text, p.byte())),
+            line: e.position().map_or(0, |p| lines.at(p.byte())),
             message: e.to_string(),
         })?;
-        let number = rec.position().map_or(rows.len() as u64 + 1, |p| {
-            haoqi_model::table::line_at(&text, p.byte())
-        });
+        let number = rec
+            .position()
+            .map_or(rows.len() as u64 + 1, |p| lines.at(p.byte()));
         let cells = rec
             .iter()
             .map(|f| {

@@ -108,19 +108,42 @@ pub fn group_thousands(n: u64) -> String {
     out
 }
 
-/// The line (from 1) of the record that starts at byte `offset` of `text`: what a CSV
-/// record's position means to a person. The csv crate counts a CRLF file's lines one short and
-/// puts a record's start on the `\n` before it, so the line terminator at `offset` is skipped
-/// and the `\n`s before the record counted: CRLF and LF files number their lines alike.
-pub fn line_at(text: &str, offset: u64) -> u64 {
-    let bytes = text.as_bytes();
-    let mut end = usize::try_from(offset)
-        .unwrap_or(usize::MAX)
-        .min(bytes.len());
-    while end < bytes.len() && matches!(bytes[end], b'\r' | b'\n') {
-        end += 1;
+/// Line numbers (from 1) of CSV records by their byte offsets: what a record's position means
+/// to a person. The csv crate counts a CRLF file's lines one short and puts a record's start on
+/// the `\n` before it, so the line terminator at an offset is skipped and the `\n`s before the
+/// record counted: CRLF and LF files number their lines alike. Offsets are asked for in
+/// increasing order (as a reader yields records), so each byte is counted once.
+pub struct Lines<'a> {
+    bytes: &'a [u8],
+    /// Bytes before `pos` hold `newlines` line feeds.
+    pos: usize,
+    newlines: u64,
+}
+
+impl<'a> Lines<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Lines {
+            bytes: text.as_bytes(),
+            pos: 0,
+            newlines: 0,
+        }
     }
-    1 + bytes[..end].iter().filter(|b| **b == b'\n').count() as u64
+
+    /// The line of the record starting at byte `offset`.
+    pub fn at(&mut self, offset: u64) -> u64 {
+        let b = self.bytes;
+        let mut end = usize::try_from(offset).unwrap_or(usize::MAX).min(b.len());
+        while end < b.len() && matches!(b[end], b'\r' | b'\n') {
+            end += 1;
+        }
+        if end < self.pos {
+            self.pos = 0;
+            self.newlines = 0;
+        }
+        self.newlines += b[self.pos..end].iter().filter(|c| **c == b'\n').count() as u64;
+        self.pos = end;
+        1 + self.newlines
+    }
 }
 
 /// A count as people write it: `8,765`, `1.2万`, `2,345.6万`, `1.23亿` (one decimal in 万, two in
@@ -149,12 +172,14 @@ mod tests {
     fn lines_count_the_same_in_crlf_and_lf() {
         let lf = "a\nb\nc\n";
         let crlf = "a\r\nb\r\nc\r\n";
-        assert_eq!(line_at(lf, 0), 1);
-        assert_eq!(line_at(lf, 4), 3);
-        assert_eq!(line_at(crlf, 6), 3);
+        let mut l = Lines::new(lf);
+        assert_eq!((l.at(0), l.at(2), l.at(4)), (1, 2, 3));
+        let mut c = Lines::new(crlf);
         // Where the csv crate puts a CRLF record's start: on the \n before it.
-        assert_eq!(line_at(crlf, 5), 3);
-        assert_eq!(line_at(crlf, 999), 4);
+        assert_eq!((c.at(0), c.at(2), c.at(5)), (1, 2, 3));
+        assert_eq!(c.at(999), 4);
+        // Asked out of order it counts again from the start.
+        assert_eq!(c.at(6), 3);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use haoqi_model::table::line_at;
+use haoqi_model::table::Lines;
 
 /// One problem in one place of one file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -112,17 +112,18 @@ impl CsvFile {
         }
         let mut records = Vec::new();
         let mut errors = Vec::new();
+        let mut lines = Lines::new(text);
         for rec in reader.records() {
             match rec {
                 Ok(r) => {
-                    let line = r.position().map_or(0, |p| line_at(text, p.byte()));
+                    let line = r.position().map_or(0, |p| lines.at(p.byte()));
                     if r.iter().all(|f| f.trim().is_empty()) {
                         continue;
                     }
                     records.push((line, r));
                 }
                 Err(e) => {
-                    let line = e.position().map_or(0, |p| line_at(text, p.byte()));
+                    let line = e.position().map_or(0, |p| lines.at(p.byte()));
                     errors.push(err(line, format!("malformed CSV record: {e}")));
                 }
             }

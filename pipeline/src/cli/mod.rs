@@ -335,19 +335,34 @@ pub struct ProgressArgs {
 
 /// Writes to stdout; a closed pipe (`haoqi progress | head`) ends output quietly instead of
 /// panicking.
+/// Set once stdout's reader has gone (`haoqi registry check | head`): nothing more is
+/// written, and the command's own exit status still reaches the shell.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn write_stdout(text: &str) {
     use std::io::Write;
+    use std::sync::atomic::Ordering;
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
     {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            return;
         }
-        eprintln!("haoqi: cannot write output: {e}");
+        write_stderr(&format!("haoqi: cannot write output: {e}\n"));
         std::process::exit(1);
     }
+}
+
+/// Writes to stderr, ignoring a closed stderr (`eprintln!` would panic: exit 101).
+fn write_stderr(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 macro_rules! out {
@@ -373,14 +388,14 @@ pub fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("haoqi: cannot start: {e}");
+            write_stderr(&format!("haoqi: cannot start: {e}\n"));
             return ExitCode::FAILURE;
         }
     };
     let code = match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("haoqi: {e:#}");
+            write_stderr(&format!("haoqi: {e:#}\n"));
             ExitCode::FAILURE
         }
     };
@@ -396,9 +411,11 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // Colour only on a terminal: a log written to a file or a journal gets plain text.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
@@ -406,6 +423,9 @@ struct Session {
     config: Config,
     registry_dir: Option<PathBuf>,
     location: StoreLocation,
+    /// Whether the command may create an embedded store's data directory (`init`, `demo`, a
+    /// restore): any other command on a missing one says what to run and creates nothing.
+    may_create: bool,
 }
 
 impl Session {
@@ -413,10 +433,16 @@ impl Session {
         let config = Config::load(cli.config.as_deref())?;
         let registry_dir = config.registry_dir(cli.registry.as_deref());
         let location = config.store_location(cli.store.as_deref())?;
+        let may_create = match &cli.command {
+            Command::Init(_) | Command::Demo(_) => true,
+            Command::Backup(b) => b.restore.is_some(),
+            _ => false,
+        };
         Ok(Session {
             config,
             registry_dir,
             location,
+            may_create,
         })
     }
 
@@ -444,6 +470,14 @@ impl Session {
     }
 
     async fn store(&self) -> Result<Arc<dyn Store>> {
+        if let StoreLocation::Embedded { path, .. } = &self.location {
+            if !self.may_create && !path.exists() {
+                anyhow::bail!(
+                    "no store at {} (nothing was created): run haoqi init first, or give --store",
+                    path.display()
+                );
+            }
+        }
         let s = store::open(&self.location)
             .await
             .with_context(|| format!("opening the store {}", self.location))?;
