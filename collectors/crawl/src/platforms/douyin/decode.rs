@@ -143,15 +143,15 @@ fn decode_pace_f(body: &str) -> Result<Decoded, FetchError> {
             }
         }
     }
-    const MARK: &str = "\"user\":{\"statusCode\":";
-    let start = find(&payload, MARK)
-        .map(|i| i + "\"user\":".len())
+    // The payload is React-server rows, `<hex id>:<value>`, most values JSON. Each is read as
+    // JSON and searched for the profile object, so spacing, key order and escapes do not
+    // matter; a payload that is not rows is searched key by key.
+    let outer = rows_json(&payload)
+        .iter()
+        .find_map(profile_object)
+        .cloned()
+        .or_else(|| scan_user_keys(&payload))
         .ok_or_else(|| FetchError::layout("__pace_f payload has no user object", body))?;
-    let mut it = serde_json::Deserializer::from_str(&payload[start..]).into_iter::<Value>();
-    let outer = match it.next() {
-        Some(Ok(v)) => v,
-        _ => return Err(FetchError::layout("__pace_f user object is not JSON", body)),
-    };
     if let Some(code) = int(&outer, "statusCode").filter(|c| *c != 0) {
         return Err(FetchError::layout(
             format!("__pace_f statusCode {code}"),
@@ -163,6 +163,71 @@ fn decode_pace_f(body: &str) -> Result<Decoded, FetchError> {
         .filter(|u| u.is_object())
         .ok_or_else(|| FetchError::layout("__pace_f user object lacks user", body))?;
     from_user(user, Names::CAMEL, "pace_f", body)
+}
+
+/// Every row value of a React-server payload that parses as JSON (a value may span lines).
+fn rows_json(payload: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut rest = payload;
+    while !rest.is_empty() {
+        let row_id = rest
+            .find(':')
+            .filter(|&i| i > 0 && rest[..i].bytes().all(|b| b.is_ascii_hexdigit()));
+        if let Some(i) = row_id {
+            let value = &rest[i + 1..];
+            let mut it = serde_json::Deserializer::from_str(value).into_iter::<Value>();
+            if let Some(Ok(v)) = it.next() {
+                out.push(v);
+                rest = &value[it.byte_offset()..];
+                rest = rest.trim_start_matches(['\r', '\n']);
+                continue;
+            }
+        }
+        // Not a JSON row (a typed row such as `I[…]` or `T…`): on to the next line.
+        match rest.find('\n') {
+            Some(n) => rest = &rest[n + 1..],
+            None => break,
+        }
+    }
+    out
+}
+
+/// The profile object inside `v`: an object under a `user` key that has a `statusCode` and a
+/// `user` object of its own, found at any depth.
+fn profile_object(v: &Value) -> Option<&Value> {
+    match v {
+        Value::Object(map) => {
+            if let Some(u) = map.get("user") {
+                if u.get("statusCode").is_some() && u.get("user").is_some_and(Value::is_object) {
+                    return Some(u);
+                }
+            }
+            map.values().find_map(profile_object)
+        }
+        Value::Array(items) => items.iter().find_map(profile_object),
+        _ => None,
+    }
+}
+
+/// For a payload that is not rows: each `"user"` key followed by a JSON object, read as JSON.
+fn scan_user_keys(payload: &str) -> Option<Value> {
+    let mut from = 0;
+    while let Some(i) = payload[from..].find("\"user\"") {
+        let after = from + i + "\"user\"".len();
+        from = after;
+        let rest = payload[after..].trim_start();
+        let Some(rest) = rest.strip_prefix(':') else {
+            continue;
+        };
+        let mut it = serde_json::Deserializer::from_str(rest.trim_start()).into_iter::<Value>();
+        if let Some(Ok(v)) = it.next() {
+            let wrapped = serde_json::json!({ "user": v });
+            if let Some(found) = profile_object(&wrapped) {
+                return Some(found.clone());
+            }
+        }
+    }
+    None
 }
 
 /// Field names of the two spellings Douyin uses.
@@ -237,4 +302,78 @@ fn from_user(
         }
     }
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A profile page whose `__pace_f` payload is `payload`, split over two chunks mid-way.
+    fn page(payload: &str) -> String {
+        let cut = payload
+            .char_indices()
+            .nth(payload.chars().count() / 2)
+            .map_or(0, |(i, _)| i);
+        let chunk = |s: &str| {
+            format!(
+                "<script>self.__pace_f.push([1,{}])</script>",
+                serde_json::to_string(s).expect("chunk")
+            )
+        };
+        format!(
+            "<!DOCTYPE html><html><body><script>(self.__pace_f=self.__pace_f||[]).push([0])</script>{}{}</body></html>",
+            chunk(&payload[..cut]),
+            chunk(&payload[cut..])
+        )
+    }
+
+    fn followers(payload: &str) -> Result<Decoded, FetchError> {
+        let body = page(payload);
+        decode(&Response::saved(&body))
+    }
+
+    /// Any valid serialisation of the same object gives the same reading (issue 18: the
+    /// decoder used to look for the bytes `"user":{"statusCode":`).
+    #[test]
+    fn any_serialisation_of_the_profile_reads_the_same() {
+        let user = serde_json::json!({
+            "uid": "1", "secUid": "MS4wLjABAAAAx", "nickname": "好奇阿克苏",
+            "followerCount": 186420, "awemeCount": 764, "followingCount": 32,
+            "totalFavorited": 2314907, "mplatformFollowersCount": 186420
+        });
+        let compact = format!(
+            "0:[\"$\",\"html\"]\n5:[\"$\",\"$L6\",null,{{\"user\":{{\"statusCode\":0,\"user\":{user}}},\"post\":\"$undefined\"}}]\n"
+        );
+        let spaced = format!(
+            "0: [\"$\", \"html\"]\n5: [\"$\", \"$L6\", null, {{\"user\": {{\"statusCode\": 0, \"user\": {}}}, \"post\": \"$undefined\"}}]\n",
+            serde_json::to_string_pretty(&user).expect("pretty")
+        );
+        // statusCode after user, and the keys written with escapes.
+        let reordered = format!(
+            "I[\"chunk\",[]]\n5:[\"$\",\"$L6\",null,{{\"post\":null,\"\\u0075ser\":{{\"user\":{user},\"status\\u0043ode\":0}}}}]\n"
+        );
+        let not_rows =
+            format!("{{\"x\":1}} junk {{\"user\" : {{\"user\":{user},\"statusCode\":0}}}}");
+        for payload in [&compact, &spaced, &reordered, &not_rows] {
+            let d = followers(payload).unwrap_or_else(|e| panic!("{payload}: {e}"));
+            assert_eq!(d.shape, "pace_f");
+            assert_eq!(
+                d.counters.followers,
+                Some(haoqi_platform::RawCount::Int(186_420)),
+                "{payload}"
+            );
+            assert_eq!(d.counters.posts, Some(haoqi_platform::RawCount::Int(764)));
+            assert_eq!(d.name.as_deref(), Some("好奇阿克苏"));
+        }
+    }
+
+    #[test]
+    fn a_payload_without_the_profile_is_a_layout_error() {
+        let e = followers("0:[\"$\",\"html\"]\n5:{\"user\":{\"nickname\":\"x\"}}\n")
+            .expect_err("no profile");
+        assert!(e.to_string().contains("no user object"), "{e}");
+        let e = followers("5:[\"$\",\"$L6\",null,{\"user\":{\"statusCode\":8,\"user\":{}}}]\n")
+            .expect_err("status");
+        assert!(e.to_string().contains("statusCode 8"), "{e}");
+    }
 }
