@@ -397,6 +397,32 @@ async fn the_same_period_gives_the_same_bytes_and_a_workbook_a_committee_can_pri
     let bytes = std::fs::read(&path).expect("read");
     let has = |name: &str| bytes.windows(name.len()).any(|w| w == name.as_bytes());
     assert!(has("xl/charts/chart1.xml") && has("xl/charts/chart3.xml"));
+
+    // The ranking sheets print: A4 landscape, one page wide, the header rows on every page, a
+    // filter, the table alone as the print area (issue 18: 309 pages, headers on the first).
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&path).expect("open")).expect("zip");
+    let mut xml = |name: &str| {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(name).expect(name), &mut text)
+            .expect("read");
+        text
+    };
+    let workbook = xml("xl/workbook.xml");
+    for sheet in [2, 3, 4] {
+        let ws = xml(&format!("xl/worksheets/sheet{sheet}.xml"));
+        assert!(ws.contains("paperSize=\"9\""), "sheet{sheet}: A4");
+        assert!(ws.contains("orientation=\"landscape\""), "sheet{sheet}");
+        assert!(
+            ws.contains("fitToHeight=\"0\"") && ws.contains("<pageSetUpPr fitToPage=\"1\""),
+            "sheet{sheet}: one page wide"
+        );
+        assert!(
+            ws.contains("<autoFilter ref=\"A2:"),
+            "sheet{sheet}: a filter"
+        );
+    }
+    assert!(workbook.contains("_xlnm.Print_Titles"), "{workbook}");
+    assert!(workbook.contains("_xlnm.Print_Area"), "{workbook}");
 }
 
 #[tokio::test]

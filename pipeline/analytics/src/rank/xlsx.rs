@@ -66,6 +66,29 @@ fn headers(ws: &mut Worksheet, f: &Formats, cols: &[(&str, &str, f64)]) -> Resul
         ws.set_column_width(c, *width)?;
     }
     ws.set_freeze_panes(2, 0)?;
+    print_setup(ws)?;
+    Ok(())
+}
+
+/// A4 landscape, one page wide and as many long as needed, the two header rows on every page:
+/// a committee prints the ranking and signs it (issue 18: printed, a quarter's ranking was 309
+/// pages with the scores on other pages than the names).
+fn print_setup(ws: &mut Worksheet) -> Result<(), XlsxError> {
+    const A4: u8 = 9;
+    ws.set_paper_size(A4)
+        .set_landscape()
+        .set_print_fit_to_pages(1, 0);
+    ws.set_repeat_rows(0, 1)?;
+    Ok(())
+}
+
+/// A filter on the header rows over `rows` data rows and `cols` columns, and the table alone
+/// as the print area (the chart beside it is for the screen).
+fn table_end(ws: &mut Worksheet, rows: usize, cols: usize) -> Result<(), XlsxError> {
+    let last_row = 1 + rows as u32;
+    let last_col = cols.saturating_sub(1) as u16;
+    ws.autofilter(1, 0, last_row, last_col)?;
+    ws.set_print_area(0, 0, last_row, last_col)?;
     Ok(())
 }
 
@@ -277,6 +300,7 @@ fn ranked_sheet(ws: &mut Worksheet, r: &Ranking, g: &str, f: &Formats) -> Result
         components(ws, row, 15, &a.components, f)?;
         ws.write_number_with_format(row, 21, a.score, &f.score)?;
     }
+    table_end(ws, rows.len(), cols.len())?;
     if !rows.is_empty() {
         let last = 1 + rows.len().min(10) as u32;
         let mut chart = Chart::new(ChartType::Bar);
@@ -329,6 +353,7 @@ fn units_sheet(ws: &mut Worksheet, r: &Ranking, f: &Formats) -> Result<(), XlsxE
         components(ws, row, 13, &u.components, f)?;
         ws.write_number_with_format(row, 19, u.score, &f.score)?;
     }
+    table_end(ws, r.units.len(), cols.len())?;
     Ok(())
 }
 
