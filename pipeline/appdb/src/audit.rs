@@ -77,6 +77,13 @@ impl AppDb {
         record(&self.conn(), actor, action, target, None, after)
     }
 
+    /// How many entries the log holds.
+    pub fn audit_count(&self) -> Result<i64, AppDbError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))?)
+    }
+
     /// The newest `limit` entries, newest first, optionally only those whose action starts
     /// with `action_prefix`.
     pub fn audit_log(
@@ -123,6 +130,7 @@ mod tests {
         drop(conn);
         let log = db.audit_log(10, None).expect("log");
         assert_eq!(log.len(), 1);
+        assert_eq!(db.audit_count().expect("count"), 1);
         assert_eq!(log[0].actor, "admin");
         assert_eq!(log[0].address, "127.0.0.1");
     }

@@ -46,8 +46,11 @@ impl AppDb {
             None,
             Some(&json!({"label": label})),
         )?;
-        let link = kiosk_by_id(&tx, id)?
-            .ok_or_else(|| AppDbError::Invalid("kiosk link vanished".into()))?;
+        let link = tx.query_row(
+            &format!("SELECT {KIOSK_COLUMNS} FROM kiosk_links WHERE id = ?1"),
+            [id],
+            kiosk_from_row,
+        )?;
         tx.commit()?;
         Ok((link, token))
     }
@@ -69,48 +72,38 @@ impl AppDb {
 
     /// The open link of `token`, if any.
     pub fn kiosk(&self, token: &str) -> Result<Option<KioskLink>, AppDbError> {
-        let conn = self.conn();
-        let id: Option<i64> = conn
+        Ok(self
+            .conn()
             .query_row(
-                "SELECT id FROM kiosk_links WHERE token_hash = ?1 AND revoked_at IS NULL",
+                &format!(
+                    "SELECT {KIOSK_COLUMNS} FROM kiosk_links WHERE token_hash = ?1 AND revoked_at IS NULL"
+                ),
                 [password::token_hash(token)],
-                |r| r.get(0),
+                kiosk_from_row,
             )
-            .optional()?;
-        match id {
-            Some(id) => kiosk_by_id(&conn, id),
-            None => Ok(None),
-        }
+            .optional()?)
     }
 
     pub fn kiosks(&self) -> Result<Vec<KioskLink>, AppDbError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT id FROM kiosk_links ORDER BY id")?;
-        let ids: Vec<i64> = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        ids.into_iter()
-            .filter_map(|id| kiosk_by_id(&conn, id).transpose())
-            .collect()
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {KIOSK_COLUMNS} FROM kiosk_links ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([], kiosk_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 
-fn kiosk_by_id(conn: &rusqlite::Connection, id: i64) -> Result<Option<KioskLink>, AppDbError> {
-    Ok(conn
-        .query_row(
-            "SELECT id, label, created_by, created_at, revoked_at FROM kiosk_links WHERE id = ?1",
-            [id],
-            |r| {
-                Ok(KioskLink {
-                    id: r.get(0)?,
-                    label: r.get(1)?,
-                    created_by: r.get(2)?,
-                    created_at: from_secs(r.get(3)?),
-                    revoked_at: r.get::<_, Option<i64>>(4)?.map(from_secs),
-                })
-            },
-        )
-        .optional()?)
+const KIOSK_COLUMNS: &str = "id, label, created_by, created_at, revoked_at";
+
+fn kiosk_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KioskLink> {
+    Ok(KioskLink {
+        id: r.get(0)?,
+        label: r.get(1)?,
+        created_by: r.get(2)?,
+        created_at: from_secs(r.get(3)?),
+        revoked_at: r.get::<_, Option<i64>>(4)?.map(from_secs),
+    })
 }
 
 #[cfg(test)]

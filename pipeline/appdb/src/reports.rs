@@ -1,7 +1,7 @@
 //! A unit's reports about its accounts (this one is wrong, this one is missing), queued for
 //! the office, which resolves each with a note. Both steps are audited.
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use serde_json::json;
 
 use crate::audit::{record, Actor};
@@ -108,8 +108,11 @@ impl AppDb {
             None,
             Some(&after),
         )?;
-        let report = report_by_id(&tx, id)?
-            .ok_or_else(|| AppDbError::Invalid("the report vanished".into()))?;
+        let report = tx.query_row(
+            &format!("SELECT {REPORT_COLUMNS} FROM unit_reports WHERE id = ?1"),
+            [id],
+            report_from_row,
+        )?;
         tx.commit()?;
         Ok(report)
     }
@@ -121,16 +124,12 @@ impl AppDb {
         open: bool,
     ) -> Result<Vec<UnitReport>, AppDbError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT id FROM unit_reports WHERE (?1 IS NULL OR unit_id = ?1)
-             AND (?2 = 0 OR resolved_at IS NULL) ORDER BY id DESC LIMIT 500",
-        )?;
-        let ids: Vec<i64> = stmt
-            .query_map(params![unit_id, open], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        ids.into_iter()
-            .filter_map(|id| report_by_id(&conn, id).transpose())
-            .collect()
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {REPORT_COLUMNS} FROM unit_reports WHERE (?1 IS NULL OR unit_id = ?1)
+             AND (?2 = 0 OR resolved_at IS NULL) ORDER BY id DESC LIMIT 500"
+        ))?;
+        let rows = stmt.query_map(params![unit_id, open], report_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn resolve_report(
@@ -169,29 +168,31 @@ impl AppDb {
     }
 }
 
-fn report_by_id(conn: &rusqlite::Connection, id: i64) -> Result<Option<UnitReport>, AppDbError> {
-    Ok(conn
-        .query_row(
-            "SELECT id, unit_id, kind, account, text, created_by, created_at, resolved_by,
-                    resolved_at, resolution FROM unit_reports WHERE id = ?1",
-            [id],
-            |r| {
-                let kind: String = r.get(2)?;
-                Ok(UnitReport {
-                    id: r.get(0)?,
-                    unit_id: r.get(1)?,
-                    kind: ReportKind::parse(&kind).unwrap_or(ReportKind::Other),
-                    account: r.get(3)?,
-                    text: r.get(4)?,
-                    created_by: r.get(5)?,
-                    created_at: from_secs(r.get(6)?),
-                    resolved_by: r.get(7)?,
-                    resolved_at: r.get::<_, Option<i64>>(8)?.map(from_secs),
-                    resolution: r.get(9)?,
-                })
-            },
+const REPORT_COLUMNS: &str = "id, unit_id, kind, account, text, created_by, created_at, \
+     resolved_by, resolved_at, resolution";
+
+fn report_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UnitReport> {
+    let kind: String = r.get(2)?;
+    // The schema allows only the known kinds: another is a damaged row, said so.
+    let kind = ReportKind::parse(&kind).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            2,
+            rusqlite::types::Type::Text,
+            format!("unknown report kind {kind:?}").into(),
         )
-        .optional()?)
+    })?;
+    Ok(UnitReport {
+        id: r.get(0)?,
+        unit_id: r.get(1)?,
+        kind,
+        account: r.get(3)?,
+        text: r.get(4)?,
+        created_by: r.get(5)?,
+        created_at: from_secs(r.get(6)?),
+        resolved_by: r.get(7)?,
+        resolved_at: r.get::<_, Option<i64>>(8)?.map(from_secs),
+        resolution: r.get(9)?,
+    })
 }
 
 #[cfg(test)]

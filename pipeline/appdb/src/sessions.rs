@@ -165,7 +165,7 @@ impl AppDb {
             [secs(now - self.policy.absolute)],
         )?;
         let user = tx.query_row(
-            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+            &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1"),
             [user_id],
             user_from_row,
         )?;
@@ -195,20 +195,15 @@ impl AppDb {
         let found = conn
             .query_row(
                 &format!(
-                    "SELECT s.csrf, s.created_at, s.last_seen_at, {} FROM sessions s
-                     JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
-                    USER_COLUMNS
-                        .split(", ")
-                        .map(|c| format!("u.{c}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "SELECT {USER_COLUMNS}, s.csrf, s.created_at, s.last_seen_at FROM sessions s
+                     JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1"
                 ),
                 [&hash],
                 |r| {
-                    let csrf: String = r.get(0)?;
-                    let created: i64 = r.get(1)?;
-                    let seen: i64 = r.get(2)?;
-                    let user = user_from_columns(r, 3)?;
+                    let user = user_from_row(r)?;
+                    let csrf: String = r.get(8)?;
+                    let created: i64 = r.get(9)?;
+                    let seen: i64 = r.get(10)?;
                     Ok((csrf, created, seen, user))
                 },
             )
@@ -257,26 +252,6 @@ impl AppDb {
             |r| r.get(0),
         )?)
     }
-}
-
-/// A [`User`] read from the columns of [`USER_COLUMNS`] starting at `offset`.
-fn user_from_columns(r: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<User> {
-    let role: String = r.get(offset + 2)?;
-    let role = role.parse().map_err(|e: String| {
-        rusqlite::Error::FromSqlConversionFailure(offset + 2, rusqlite::types::Type::Text, e.into())
-    })?;
-    Ok(User {
-        id: r.get(offset)?,
-        name: r.get(offset + 1)?,
-        grant: crate::role::Grant {
-            role,
-            unit_id: r.get(offset + 3)?,
-            prefecture: r.get(offset + 4)?,
-        },
-        created_at: from_secs(r.get(offset + 5)?),
-        password_changed_at: from_secs(r.get(offset + 6)?),
-        disabled_at: r.get::<_, Option<i64>>(offset + 7)?.map(from_secs),
-    })
 }
 
 #[cfg(test)]

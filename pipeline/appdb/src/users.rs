@@ -25,8 +25,10 @@ pub struct User {
     pub disabled_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-pub(crate) const USER_COLUMNS: &str =
-    "id, name, role, unit_id, prefecture, created_at, password_changed_at, disabled_at";
+/// A user's columns, in the order [`user_from_row`] reads them from the start of a row; `u` is
+/// the `users` table (other tables joined to it share column names such as `created_at`).
+pub(crate) const USER_COLUMNS: &str = "u.id, u.name, u.role, u.unit_id, u.prefecture, \
+     u.created_at, u.password_changed_at, u.disabled_at";
 
 pub(crate) fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     let role: String = r.get(2)?;
@@ -102,7 +104,7 @@ impl AppDb {
             other => other?,
         };
         let user = tx.query_row(
-            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = last_insert_rowid()"),
+            &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = last_insert_rowid()"),
             [],
             user_from_row,
         )?;
@@ -122,7 +124,7 @@ impl AppDb {
     pub fn users(&self) -> Result<Vec<User>, AppDbError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
-            "SELECT {USER_COLUMNS} FROM users ORDER BY name COLLATE NOCASE"
+            "SELECT {USER_COLUMNS} FROM users u ORDER BY u.name COLLATE NOCASE"
         ))?;
         let rows = stmt.query_map([], user_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -132,7 +134,7 @@ impl AppDb {
         Ok(self
             .conn()
             .query_row(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?1"),
+                &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.name = ?1"),
                 [name],
                 user_from_row,
             )
@@ -150,7 +152,7 @@ impl AppDb {
         let tx = conn.transaction()?;
         let before = tx
             .query_row(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?1"),
+                &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.name = ?1"),
                 [name],
                 user_from_row,
             )
@@ -163,7 +165,7 @@ impl AppDb {
         )?;
         tx.execute("DELETE FROM sessions WHERE user_id = ?1", [before.id])?;
         let after = tx.query_row(
-            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+            &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1"),
             [before.id],
             user_from_row,
         )?;
@@ -196,7 +198,9 @@ impl AppDb {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let id: i64 = tx
-            .query_row("SELECT id FROM users WHERE name = ?1", [name], |r| r.get(0))
+            .query_row("SELECT id FROM users u WHERE u.name = ?1", [name], |r| {
+                r.get(0)
+            })
             .optional()?
             .ok_or_else(|| AppDbError::NoSuchUser(name.to_string()))?;
         tx.execute(

@@ -22,7 +22,7 @@ pub struct Manifest {
     pub database: String,
     pub tables: u64,
     pub users: usize,
-    pub audit_entries_at_least: usize,
+    pub audit_entries: i64,
 }
 
 /// Backs both databases up into `dir`, which must not exist yet (a backup never overwrites
@@ -50,7 +50,7 @@ pub async fn backup(store: &dyn Store, app: &AppDb, dir: &Path) -> Result<Manife
         database: store.database().into(),
         tables: haoqi_store::backup::table_count(store).await?,
         users: app.users()?.len(),
-        audit_entries_at_least: app.audit_log(1_000_000, None)?.len(),
+        audit_entries: app.audit_count()?,
     };
     std::fs::write(
         dir.join(MANIFEST),
@@ -88,7 +88,7 @@ pub async fn restore(store: &dyn Store, app_path: &Path, dir: &Path) -> Result<M
 /// The directory of a scheduled backup made at `at` under `base`.
 pub fn scheduled_dir(base: &Path, at: chrono::DateTime<chrono::Utc>) -> PathBuf {
     base.join(
-        at.with_timezone(&chrono_tz::Asia::Shanghai)
+        at.with_timezone(&haoqi_model::time::DISPLAY_TZ)
             .format("haoqi-%Y%m%d-%H%M%S")
             .to_string(),
     )
