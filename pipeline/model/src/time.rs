@@ -87,6 +87,13 @@ pub fn last_complete_day() -> NaiveDate {
 }
 
 /// The Beijing day an instant falls on.
+/// `2026-12-07 13:05`: a time as the pages and tables show it, in Beijing time to the minute.
+pub fn display_minute(t: DateTime<Utc>) -> String {
+    t.with_timezone(&DISPLAY_TZ)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
 pub fn beijing_day(t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&DISPLAY_TZ).date_naive()
 }

@@ -111,10 +111,7 @@ pub(super) fn run(ctx: &Session, cmd: &UserCommand) -> Result<ExitCode> {
                         "active"
                     }
                     .into(),
-                    u.created_at
-                        .with_timezone(&chrono_tz::Asia::Shanghai)
-                        .format("%Y-%m-%d %H:%M")
-                        .to_string(),
+                    haoqi_model::time::display_minute(u.created_at),
                 ]);
             }
             out!("{}", render(*format, &t, &serde_json::to_value(&users)?));

@@ -138,6 +138,15 @@ const COMPONENT_HEADERS: [(&str, &str, f64); 6] = [
 
 /// Writes the workbook. `goal` and `goal_followers` give the summary's goal progress.
 pub fn write(path: &Path, r: &Ranking, goal: u64, goal_followers: u64) -> Result<(), XlsxError> {
+    workbook(r, goal, goal_followers)?.save(path)
+}
+
+/// The same workbook as bytes, for serving it without a file (the web application).
+pub fn to_bytes(r: &Ranking, goal: u64, goal_followers: u64) -> Result<Vec<u8>, XlsxError> {
+    workbook(r, goal, goal_followers)?.save_to_buffer()
+}
+
+fn workbook(r: &Ranking, goal: u64, goal_followers: u64) -> Result<Workbook, XlsxError> {
     let f = formats();
     let mut wb = Workbook::new();
     // Excel's own level: saves in about 70 % of the default's time for a file ~5 % larger.
@@ -150,7 +159,7 @@ pub fn write(path: &Path, r: &Ranking, goal: u64, goal_followers: u64) -> Result
     ineligible_sheet(wb.add_worksheet(), r, &f)?;
     anomalies_sheet(wb.add_worksheet(), r, &f)?;
     method_sheet(wb.add_worksheet(), r, &f)?;
-    wb.save(path)
+    Ok(wb)
 }
 
 /// The period, the counts, the goal, and growth by prefecture with its chart.

@@ -88,6 +88,12 @@ impl Viewer {
         }
     }
 
+    /// The refusal of a state-changing request: a CSRF token that is not the session's, or a
+    /// role that is not one of `roles`.
+    pub(crate) fn refuse_write(&self, token: &str, roles: &[Role]) -> Option<Response> {
+        self.check_csrf(token).or_else(|| self.require(roles))
+    }
+
     /// The refusal when a form's CSRF token is not the session's.
     pub(crate) fn check_csrf(&self, token: &str) -> Option<Response> {
         if csrf::same(&self.session.csrf, token) {
@@ -106,8 +112,8 @@ async fn session_of(parts: &Parts, ctx: &Ctx) -> Result<Option<Viewer>, Response
     let Some(token) = cookie(&parts.headers, SESSION_COOKIE).map(str::to_string) else {
         return Ok(None);
     };
-    let db = ctx.db.clone();
-    let found = tokio::task::spawn_blocking(move || db.session(&token, Utc::now()))
+    let found = ctx
+        .on_db(move |db| db.session(&token, Utc::now()))
         .await
         .map_err(|_| view::unavailable())?
         .map_err(|e| {
@@ -160,8 +166,8 @@ impl FromRequestParts<Ctx> for WallViewer {
                 .map(|(_, v)| v.into_owned())
         });
         if let Some(token) = token {
-            let db = ctx.db.clone();
-            let link = tokio::task::spawn_blocking(move || db.kiosk(&token))
+            let link = ctx
+                .on_db(move |db| db.kiosk(&token))
                 .await
                 .map_err(|_| view::unavailable())?
                 .map_err(|_| view::unavailable())?;
@@ -262,11 +268,11 @@ async fn login(
             Some("用户名最多 64 个字符，密码最多 256 个字符。".into()),
         );
     }
-    let db = ctx.db.clone();
     let (name, password) = (f.name.trim().to_string(), f.password);
     let name2 = name.clone();
-    let outcome =
-        tokio::task::spawn_blocking(move || db.login(&name2, &password, &addr, Utc::now())).await;
+    let outcome = ctx
+        .on_db(move |db| db.login(&name2, &password, &addr, Utc::now()))
+        .await;
     let error = match outcome {
         Ok(Ok(login)) => {
             // Behind an HTTPS proxy the cookie is Secure even without the setting.
@@ -323,9 +329,8 @@ async fn logout(
         return r;
     }
     if let Some(token) = cookie(&headers, SESSION_COOKIE).map(str::to_string) {
-        let db = ctx.db.clone();
         let actor = viewer.actor();
-        let _ = tokio::task::spawn_blocking(move || db.logout(&token, &actor)).await;
+        let _ = ctx.on_db(move |db| db.logout(&token, &actor)).await;
     }
     let mut res = Redirect::to("/login").into_response();
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");

@@ -1,7 +1,7 @@
 //! Figures as the pages write them: counts in 万 (`1.2万`) with the full digits beside, shares
 //! in per cent, times in Beijing time, and the Chinese names of tiers and kinds.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 pub(crate) use haoqi_model::table::{group_thousands, wan};
 
@@ -26,11 +26,7 @@ pub(crate) fn signed(n: Option<i64>) -> String {
 }
 
 /// `2026-12-07 13:05` in Beijing time.
-pub(crate) fn beijing(t: DateTime<Utc>) -> String {
-    t.with_timezone(&chrono_tz::Asia::Shanghai)
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
-}
+pub(crate) use haoqi_model::time::display_minute as beijing;
 
 pub(crate) fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
@@ -74,7 +70,7 @@ mod tests {
         assert_eq!(age(Some(50.0)), "2 天");
         let t = chrono::DateTime::parse_from_rfc3339("2026-12-06T16:30:00Z")
             .expect("time")
-            .with_timezone(&Utc);
+            .with_timezone(&chrono::Utc);
         assert_eq!(beijing(t), "2026-12-07 00:30");
         assert_eq!(tier_name("vertical"), "纵向（科协系统）");
     }

@@ -38,6 +38,19 @@ pub(crate) struct Ctx {
     pub(crate) secure_cookies: bool,
 }
 
+impl Ctx {
+    /// Runs `work` on the application database on a blocking thread (SQLite is synchronous and
+    /// a password hash takes tens of milliseconds); `Err` only when that thread failed.
+    pub(crate) async fn on_db<R, F>(&self, work: F) -> Result<R, tokio::task::JoinError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&AppDb) -> R + Send + 'static,
+    {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || work(&db)).await
+    }
+}
+
 /// How the web application is set up.
 #[derive(Debug, Clone, Default)]
 pub struct WebConfig {

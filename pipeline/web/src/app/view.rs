@@ -93,10 +93,14 @@ struct MessagePage {
 
 /// A page that says what happened and what to do.
 pub(crate) fn message(status: StatusCode, heading: &str, text: &str) -> Response {
+    message_in(Chrome::anonymous(heading), status, heading, text)
+}
+
+fn message_in(chrome: Chrome, status: StatusCode, heading: &str, text: &str) -> Response {
     render(
         status,
         &MessagePage {
-            chrome: Chrome::anonymous(heading),
+            chrome,
             heading: heading.into(),
             text: text.into(),
         },
@@ -104,30 +108,23 @@ pub(crate) fn message(status: StatusCode, heading: &str, text: &str) -> Response
 }
 
 pub(crate) fn forbidden(v: &Viewer) -> Response {
-    render(
+    let text = format!(
+        "{}账号不能打开这个页面。如需查看，请联系省科协管理员。",
+        v.role().chinese_name()
+    );
+    message_in(
+        v.chrome("无权访问"),
         StatusCode::FORBIDDEN,
-        &MessagePage {
-            chrome: v.chrome("无权访问"),
-            heading: "无权访问".into(),
-            text: format!(
-                "{}账号不能打开这个页面。如需查看，请联系省科协管理员。",
-                v.role().chinese_name()
-            ),
-        },
+        "无权访问",
+        &text,
     )
 }
 
 /// What a viewer gets for something outside its scope: the same as for something that does
 /// not exist, so the answer tells nothing about others.
 pub(crate) fn not_found(v: &Viewer) -> Response {
-    render(
-        StatusCode::NOT_FOUND,
-        &MessagePage {
-            chrome: v.chrome("未找到"),
-            heading: "未找到".into(),
-            text: "没有这个页面，或者您的账号不能查看它。".into(),
-        },
-    )
+    let text = "没有这个页面，或者您的账号不能查看它。";
+    message_in(v.chrome("未找到"), StatusCode::NOT_FOUND, "未找到", text)
 }
 
 pub(crate) fn unavailable() -> Response {

@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 
 use haoqi_appdb::Role;
+use haoqi_model::table::Table;
 
 use super::super::auth::Viewer;
 use super::super::fmt;
@@ -96,16 +97,16 @@ async fn page(
     notice: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let db = ctx.db.clone();
-    let loaded = tokio::task::spawn_blocking(move || {
-        Ok::<_, haoqi_appdb::AppDbError>((
-            db.users()?,
-            db.reports(None, true)?,
-            db.kiosks()?,
-            db.audit_log(AUDIT_SHOWN, None)?,
-        ))
-    })
-    .await;
+    let loaded = ctx
+        .on_db(|db| {
+            Ok::<_, haoqi_appdb::AppDbError>((
+                db.users()?,
+                db.reports(None, true)?,
+                db.kiosks()?,
+                db.audit_log(AUDIT_SHOWN, None)?,
+            ))
+        })
+        .await;
     let Ok(Ok((users, reports, kiosks, audit))) = loaded else {
         return view::unavailable();
     };
@@ -280,32 +281,17 @@ async fn audit_csv(State(ctx): State<Ctx>, viewer: Viewer) -> Response {
     if let Some(r) = viewer.require(&[Role::Admin]) {
         return r;
     }
-    let db = ctx.db.clone();
     let actor = viewer.actor();
-    let entries = tokio::task::spawn_blocking(move || {
-        db.audit(&actor, "audit.export", "audit", None)?;
-        db.audit_log(AUDIT_EXPORTED, None)
-    })
-    .await;
+    let entries = ctx
+        .on_db(move |db| {
+            db.audit(&actor, "audit.export", "audit", None)?;
+            db.audit_log(AUDIT_EXPORTED, None)
+        })
+        .await;
     let Ok(Ok(entries)) = entries else {
         return view::unavailable();
     };
-    let mut out = String::from("\u{feff}id,at_beijing,actor,address,action,target,before,after\n");
-    for e in &entries {
-        let cells = [
-            e.id.to_string(),
-            fmt::beijing(e.at),
-            e.actor.clone(),
-            e.address.clone(),
-            e.action.clone(),
-            e.target.clone(),
-            e.before.clone().unwrap_or_default(),
-            e.after.clone().unwrap_or_default(),
-        ];
-        let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-        out.push_str(&line.join(","));
-        out.push('\n');
-    }
+    let out = audit_csv_text(&entries);
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -319,19 +305,45 @@ async fn audit_csv(State(ctx): State<Ctx>, viewer: Viewer) -> Response {
         .into_response()
 }
 
-/// A CSV cell, quoted when needed; a leading `=`, `+`, `-` or `@` is prefixed with `'` so a
-/// spreadsheet does not run it as a formula.
-fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
+/// The audit log as CSV (UTF-8 with BOM, so Excel shows the Chinese; quoting by the project's
+/// table writer). A cell beginning with `=`, `+`, `-` or `@` gets a leading `'` so a
+/// spreadsheet does not run it as a formula: the log holds what people typed.
+fn audit_csv_text(entries: &[haoqi_appdb::AuditEntry]) -> String {
+    let defuse = |s: &str| {
+        if s.starts_with(['=', '+', '-', '@']) {
+            format!("'{s}")
+        } else {
+            s.to_string()
+        }
     };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
+    let mut t = Table::new(&[
+        "id",
+        "at_beijing",
+        "actor",
+        "address",
+        "action",
+        "target",
+        "before",
+        "after",
+    ]);
+    for e in entries {
+        t.push(
+            [
+                e.id.to_string(),
+                fmt::beijing(e.at),
+                e.actor.clone(),
+                e.address.clone(),
+                e.action.clone(),
+                e.target.clone(),
+                e.before.clone().unwrap_or_default(),
+                e.after.clone().unwrap_or_default(),
+            ]
+            .iter()
+            .map(|c| defuse(c))
+            .collect(),
+        );
     }
+    format!("\u{feff}{}", t.to_csv())
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -347,10 +359,7 @@ struct UserForm {
 /// A new login from the office's form: the role's binding must name a unit or prefecture that
 /// has accounts in the store, the password follows the same rules as `haoqi user add`.
 async fn user_add(State(ctx): State<Ctx>, viewer: Viewer, Form(f): Form<UserForm>) -> Response {
-    if let Some(r) = viewer
-        .check_csrf(&f.csrf)
-        .or_else(|| viewer.require(&[Role::Admin]))
-    {
+    if let Some(r) = viewer.refuse_write(&f.csrf, &[Role::Admin]) {
         return r;
     }
     let refuse = |text: String| async {
@@ -392,14 +401,12 @@ async fn user_add(State(ctx): State<Ctx>, viewer: Viewer, Form(f): Form<UserForm
             return refuse("名录中没有这个单位或地州的账号。没有开设。".into()).await;
         }
     }
-    let db = ctx.db.clone();
     let actor = viewer.actor();
     let name = f.name.trim().to_string();
     let password = f.password;
-    let added = tokio::task::spawn_blocking(move || {
-        db.add_user(&haoqi_appdb::NewUser { name, grant }, &password, &actor)
-    })
-    .await;
+    let added = ctx
+        .on_db(move |db| db.add_user(&haoqi_appdb::NewUser { name, grant }, &password, &actor))
+        .await;
     match added {
         Ok(Ok(_)) => Redirect::to("/admin").into_response(),
         Ok(Err(haoqi_appdb::AppDbError::UserExists(n))) => {
@@ -442,19 +449,18 @@ async fn set_disabled(
     f: CsrfOnly,
     disabled: bool,
 ) -> Response {
-    if let Some(r) = viewer
-        .check_csrf(&f.csrf)
-        .or_else(|| viewer.require(&[Role::Admin]))
-    {
+    if let Some(r) = viewer.refuse_write(&f.csrf, &[Role::Admin]) {
         return r;
     }
     if disabled && name.eq_ignore_ascii_case(&viewer.session.user.name) {
         let text = "不能停用自己正在使用的账号。".to_string();
         return page(&ctx, &viewer, None, Some(text), StatusCode::BAD_REQUEST).await;
     }
-    let db = ctx.db.clone();
     let actor = viewer.actor();
-    match tokio::task::spawn_blocking(move || db.set_disabled(&name, disabled, &actor)).await {
+    match ctx
+        .on_db(move |db| db.set_disabled(&name, disabled, &actor))
+        .await
+    {
         Ok(Ok(_)) => Redirect::to("/admin").into_response(),
         Ok(Err(haoqi_appdb::AppDbError::NoSuchUser(_))) => view::not_found(&viewer),
         _ => view::unavailable(),
@@ -472,15 +478,11 @@ async fn kiosk_create(
     viewer: Viewer,
     Form(f): Form<KioskForm>,
 ) -> Response {
-    if let Some(r) = viewer
-        .check_csrf(&f.csrf)
-        .or_else(|| viewer.require(&[Role::Admin]))
-    {
+    if let Some(r) = viewer.refuse_write(&f.csrf, &[Role::Admin]) {
         return r;
     }
-    let db = ctx.db.clone();
     let actor = viewer.actor();
-    let made = tokio::task::spawn_blocking(move || db.create_kiosk(&f.label, &actor)).await;
+    let made = ctx.on_db(move |db| db.create_kiosk(&f.label, &actor)).await;
     match made {
         Ok(Ok((_, token))) => {
             let link = format!("/wall?kiosk={token}");
@@ -505,15 +507,11 @@ async fn kiosk_revoke(
     Path(id): Path<i64>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    if let Some(r) = viewer
-        .check_csrf(&f.csrf)
-        .or_else(|| viewer.require(&[Role::Admin]))
-    {
+    if let Some(r) = viewer.refuse_write(&f.csrf, &[Role::Admin]) {
         return r;
     }
-    let db = ctx.db.clone();
     let actor = viewer.actor();
-    match tokio::task::spawn_blocking(move || db.revoke_kiosk(id, &actor)).await {
+    match ctx.on_db(move |db| db.revoke_kiosk(id, &actor)).await {
         Ok(Ok(())) => Redirect::to("/admin").into_response(),
         Ok(Err(haoqi_appdb::AppDbError::Invalid(_))) => view::not_found(&viewer),
         _ => view::unavailable(),
@@ -532,16 +530,13 @@ async fn report_resolve(
     Path(id): Path<i64>,
     Form(f): Form<ResolveForm>,
 ) -> Response {
-    if let Some(r) = viewer
-        .check_csrf(&f.csrf)
-        .or_else(|| viewer.require(&[Role::Admin]))
-    {
+    if let Some(r) = viewer.refuse_write(&f.csrf, &[Role::Admin]) {
         return r;
     }
-    let db = ctx.db.clone();
     let actor = viewer.actor();
-    let done =
-        tokio::task::spawn_blocking(move || db.resolve_report(id, &f.resolution, &actor)).await;
+    let done = ctx
+        .on_db(move |db| db.resolve_report(id, &f.resolution, &actor))
+        .await;
     match done {
         Ok(Ok(())) => Redirect::to("/admin").into_response(),
         Ok(Err(haoqi_appdb::AppDbError::Invalid(m))) => {
@@ -569,9 +564,26 @@ async fn report_resolve(
 mod tests {
     #[test]
     fn csv_cells_are_quoted_and_defused() {
-        assert_eq!(super::csv_cell("plain"), "plain");
-        assert_eq!(super::csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(super::csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(super::csv_cell("=cmd()"), "'=cmd()");
+        let entry = |actor: &str| haoqi_appdb::AuditEntry {
+            id: 1,
+            at: chrono::DateTime::from_timestamp(0, 0).expect("time"),
+            actor: actor.into(),
+            address: "a".into(),
+            action: "x".into(),
+            target: "t".into(),
+            before: None,
+            after: None,
+        };
+        let line = |actor: &str| {
+            let text = super::audit_csv_text(&[entry(actor)]);
+            let row = text.lines().nth(1).expect("row").to_string();
+            let after_time = row.splitn(3, ',').nth(2).expect("cells").to_string();
+            after_time
+        };
+        assert!(super::audit_csv_text(&[]).starts_with("\u{feff}id,at_beijing,actor"));
+        assert_eq!(line("plain"), "plain,a,x,t,,");
+        assert_eq!(line("a,b"), "\"a,b\",a,x,t,,");
+        assert_eq!(line("say \"hi\""), "\"say \"\"hi\"\"\",a,x,t,,");
+        assert_eq!(line("=cmd()"), "'=cmd(),a,x,t,,");
     }
 }

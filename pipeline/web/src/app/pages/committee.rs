@@ -148,10 +148,6 @@ struct CommitteePage {
     notice: Option<String>,
 }
 
-fn signed(n: Option<i64>) -> String {
-    fmt::signed(n)
-}
-
 fn page_of(r: &Ranking, chrome: Chrome) -> CommitteePage {
     let name_of = |id: &str| {
         r.inputs().find(|i| i.account_id == id).map_or_else(
@@ -193,11 +189,11 @@ fn page_of(r: &Ranking, chrome: Chrome) -> CommitteePage {
                         platform: platform(&a.input.platform),
                         prefecture: a.input.prefecture_name.clone().unwrap_or_default(),
                         followers: a.input.followers_end.map_or_else(|| "-".into(), wan),
-                        gained: signed(a.input.followers_gained),
+                        gained: fmt::signed(a.input.followers_gained),
                         completion: fmt::opt_pct(a.input.completion),
-                        likes: signed(a.input.likes_gained),
-                        views: signed(a.input.views_gained),
-                        posts: signed(a.input.posts_gained),
+                        likes: fmt::signed(a.input.likes_gained),
+                        views: fmt::signed(a.input.views_gained),
+                        posts: fmt::signed(a.input.posts_gained),
                         coverage: fmt::pct(a.input.coverage),
                         score: format!("{:.2}", a.score),
                     })
@@ -259,10 +255,12 @@ async fn add_evidence(ctx: &Ctx, open: &mut [AnomalyRow]) {
     }
 }
 
-async fn frozen_list(ctx: &Ctx) -> Vec<FrozenRow> {
-    freeze::list(ctx.api.store.as_ref())
-        .await
-        .unwrap_or_default()
+async fn frozen_list(ctx: &Ctx) -> Result<Vec<FrozenRow>, Response> {
+    let list = freeze::list(ctx.api.store.as_ref()).await.map_err(|e| {
+        tracing::warn!(error = %e, "frozen rankings not listed");
+        view::unavailable()
+    })?;
+    Ok(list
         .into_iter()
         .map(|f| FrozenRow {
             name: f.name,
@@ -271,12 +269,19 @@ async fn frozen_list(ctx: &Ctx) -> Vec<FrozenRow> {
             tier: f.tier,
             formula: f.formula_version,
         })
-        .collect()
+        .collect())
 }
 
-async fn compute(ctx: &Ctx, p: &Period) -> Result<(Ranking, rank::RankData), Response> {
+/// The ranking of the period `q` asks for (`haoqi rank`'s computation), or the page that says
+/// why there is none.
+async fn ranking_for(
+    ctx: &Ctx,
+    q: &PeriodParams,
+) -> Result<(Period, Ranking, rank::RankData), Response> {
+    let p = period(q).map_err(|m| view::message(StatusCode::BAD_REQUEST, "评审期无效", &m))?;
     let s = &ctx.api.settings;
-    ctx.api
+    let (ranking, data) = ctx
+        .api
         .cache
         .ask(rank::compute(
             ctx.api.store.as_ref(),
@@ -290,7 +295,8 @@ async fn compute(ctx: &Ctx, p: &Period) -> Result<(Ranking, rank::RankData), Res
         .map_err(|e| {
             tracing::warn!(error = %e, "committee page: ranking not computed");
             view::unavailable()
-        })
+        })?;
+    Ok((p, ranking, data))
 }
 
 async fn committee_page(
@@ -311,19 +317,16 @@ async fn render(
     notice: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let p = match period(q) {
-        Ok(p) => p,
-        Err(m) => {
-            return view::message(StatusCode::BAD_REQUEST, "评审期无效", &m);
-        }
-    };
-    let (ranking, _) = match compute(ctx, &p).await {
+    let (_, ranking, _) = match ranking_for(ctx, q).await {
         Ok(r) => r,
         Err(r) => return r,
     };
     let mut page = page_of(&ranking, viewer.chrome("评审"));
     add_evidence(ctx, &mut page.open).await;
-    page.frozen_list = frozen_list(ctx).await;
+    page.frozen_list = match frozen_list(ctx).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
     page.notice = notice;
     view::render(status, &page)
 }
@@ -354,8 +357,17 @@ async fn frozen_page(State(ctx): State<Ctx>, viewer: Viewer, Path(name): Path<St
         .await;
     let mut page = page_of(&frozen, viewer.chrome(&format!("评审 · {name}")));
     page.frozen = Some(name);
-    page.diff = fresh.ok().map(|(f, _)| freeze::diff(&frozen, &f));
-    page.frozen_list = frozen_list(&ctx).await;
+    match fresh {
+        Ok((f, _)) => page.diff = Some(freeze::diff(&frozen, &f)),
+        Err(e) => {
+            tracing::warn!(error = %e, "today's ranking for the diff not computed");
+            page.notice = Some("今日数据暂时无法计算，本次未显示与冻结排名的差异。".into());
+        }
+    }
+    page.frozen_list = match frozen_list(&ctx).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
     view::render(StatusCode::OK, &page)
 }
 
@@ -366,45 +378,37 @@ struct ResolveForm {
     day: NaiveDate,
     kind: String,
     note: String,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-    tier: Option<String>,
+    #[serde(flatten)]
+    period: PeriodParams,
 }
 
-fn back_to(from: Option<NaiveDate>, to: Option<NaiveDate>, tier: Option<&str>) -> String {
+/// The committee page of the period `q`.
+fn back_to(q: &PeriodParams) -> String {
     let mut s = url::form_urlencoded::Serializer::new(String::new());
-    if let Some(f) = from {
+    if let Some(f) = q.from {
         s.append_pair("from", &f.to_string());
     }
-    if let Some(t) = to {
+    if let Some(t) = q.to {
         s.append_pair("to", &t.to_string());
     }
-    if let Some(t) = tier {
+    if let Some(t) = &q.tier {
         s.append_pair("tier", t);
     }
     format!("/committee?{}", s.finish())
 }
 
 async fn resolve(State(ctx): State<Ctx>, viewer: Viewer, Form(f): Form<ResolveForm>) -> Response {
-    if let Some(r) = viewer.check_csrf(&f.csrf).or_else(|| viewer.require(ROLES)) {
+    if let Some(r) = viewer.refuse_write(&f.csrf, ROLES) {
         return r;
     }
-    let q = PeriodParams {
-        from: f.from,
-        to: f.to,
-        tier: f.tier.clone(),
-    };
+    let q = &f.period;
     let note = f.note.trim();
     if note.is_empty() || note.chars().count() > 2000 {
         let text = "请写明说明（1 到 2000 个字符），没有保存。".to_string();
-        return render(&ctx, &viewer, &q, Some(text), StatusCode::BAD_REQUEST).await;
+        return render(&ctx, &viewer, q, Some(text), StatusCode::BAD_REQUEST).await;
     }
     // Only a finding of this period's ranking can be resolved from this page.
-    let p = match period(&q) {
-        Ok(p) => p,
-        Err(m) => return view::message(StatusCode::BAD_REQUEST, "评审期无效", &m),
-    };
-    let (ranking, _) = match compute(&ctx, &p).await {
+    let (_, ranking, _) = match ranking_for(&ctx, q).await {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -414,7 +418,7 @@ async fn resolve(State(ctx): State<Ctx>, viewer: Viewer, Form(f): Form<ResolveFo
         .any(|a| a.account_id == f.account_id && a.day == f.day && a.kind == f.kind);
     if !known {
         let text = "这个异常不在本期的待处理列表中（可能已处理），没有保存。".to_string();
-        return render(&ctx, &viewer, &q, Some(text), StatusCode::BAD_REQUEST).await;
+        return render(&ctx, &viewer, q, Some(text), StatusCode::BAD_REQUEST).await;
     }
     let finding = (f.account_id.clone(), f.day, f.kind.clone());
     let reviewer = viewer.session.user.name.clone();
@@ -422,24 +426,19 @@ async fn resolve(State(ctx): State<Ctx>, viewer: Viewer, Form(f): Form<ResolveFo
         tracing::warn!(error = %e, "anomaly resolution not stored");
         return view::unavailable();
     }
-    let db = ctx.db.clone();
     let actor = viewer.actor();
     let target = format!("{}:{}:{}", f.account_id, f.day, f.kind);
     let after = serde_json::json!({"note": note});
-    let _ = tokio::task::spawn_blocking(move || {
-        db.audit(&actor, "anomaly.resolve", &target, Some(&after))
-    })
-    .await;
-    Redirect::to(&back_to(f.from, f.to, f.tier.as_deref())).into_response()
+    audit_after_store(&ctx, actor, "anomaly.resolve", target, after).await;
+    Redirect::to(&back_to(q)).into_response()
 }
 
 #[derive(Debug, serde::Deserialize)]
 struct FreezeForm {
     csrf: String,
     name: String,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-    tier: Option<String>,
+    #[serde(flatten)]
+    period: PeriodParams,
 }
 
 async fn freeze_ranking(
@@ -447,26 +446,18 @@ async fn freeze_ranking(
     viewer: Viewer,
     Form(f): Form<FreezeForm>,
 ) -> Response {
-    if let Some(r) = viewer.check_csrf(&f.csrf).or_else(|| viewer.require(ROLES)) {
+    if let Some(r) = viewer.refuse_write(&f.csrf, ROLES) {
         return r;
     }
-    let q = PeriodParams {
-        from: f.from,
-        to: f.to,
-        tier: f.tier.clone(),
-    };
+    let q = &f.period;
     let name = f.name.trim();
     let valid = (1..=100).contains(&name.chars().count())
         && !name.chars().any(|c| c.is_control() || c == '/');
     if !valid {
         let text = "名称需 1 到 100 个字符，不含“/”。没有冻结。".to_string();
-        return render(&ctx, &viewer, &q, Some(text), StatusCode::BAD_REQUEST).await;
+        return render(&ctx, &viewer, q, Some(text), StatusCode::BAD_REQUEST).await;
     }
-    let p = match period(&q) {
-        Ok(p) => p,
-        Err(m) => return view::message(StatusCode::BAD_REQUEST, "评审期无效", &m),
-    };
-    let (ranking, data) = match compute(&ctx, &p).await {
+    let (p, ranking, data) = match ranking_for(&ctx, q).await {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -474,26 +465,41 @@ async fn freeze_ranking(
         Ok(()) => {}
         Err(freeze::FreezeError::Exists(_)) => {
             let text = format!("已有名为“{name}”的冻结排名，请换一个名称。");
-            return render(&ctx, &viewer, &q, Some(text), StatusCode::CONFLICT).await;
+            return render(&ctx, &viewer, q, Some(text), StatusCode::CONFLICT).await;
         }
         Err(e) => {
             tracing::warn!(error = %e, "ranking not frozen");
             return view::unavailable();
         }
     }
-    let db = ctx.db.clone();
     let actor = viewer.actor();
     let target = name.to_string();
     let after = serde_json::json!({"from": p.from, "to": p.to, "tier": ranking.tier, "formula": ranking.formula_version});
-    let _ = tokio::task::spawn_blocking(move || {
-        db.audit(&actor, "ranking.freeze", &target, Some(&after))
-    })
-    .await;
+    audit_after_store(&ctx, actor, "ranking.freeze", target, after).await;
     let to = format!(
         "/committee/frozen/{}",
         url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
     );
     Redirect::to(&to).into_response()
+}
+
+/// Records a write already made in the store. The store has no transaction with the
+/// application database, so a failed record cannot undo the write: it is logged as an error
+/// with what it would have said.
+async fn audit_after_store(
+    ctx: &Ctx,
+    actor: haoqi_appdb::Actor,
+    action: &'static str,
+    target: String,
+    after: serde_json::Value,
+) {
+    let logged = after.clone();
+    let done = ctx
+        .on_db(move |db| db.audit(&actor, action, &target, Some(&after)))
+        .await;
+    if !matches!(done, Ok(Ok(()))) {
+        tracing::error!(action, after = %logged, "a committee write was stored but not audited");
+    }
 }
 
 /// The committee's workbook for the period, as `haoqi rank --out F.xlsx` writes it.
@@ -505,11 +511,7 @@ async fn workbook(
     if let Some(r) = viewer.require(ROLES) {
         return r;
     }
-    let p = match period(&q) {
-        Ok(p) => p,
-        Err(m) => return view::message(StatusCode::BAD_REQUEST, "评审期无效", &m),
-    };
-    let (ranking, _) = match compute(&ctx, &p).await {
+    let (p, ranking, _) = match ranking_for(&ctx, &q).await {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -528,20 +530,8 @@ async fn workbook(
         Err(_) => return view::unavailable(),
     };
     let goal = s.goal.followers;
-    let built = tokio::task::spawn_blocking(move || {
-        let dir = std::env::temp_dir().join(format!("haoqi-xlsx-{}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        let path = dir.join(format!(
-            "{}.xlsx",
-            haoqi_appdb::new_token().unwrap_or_default()
-        ));
-        let written = xlsx::write(&path, &ranking, goal, matrix)
-            .map_err(|e| std::io::Error::other(e.to_string()));
-        let bytes = written.and_then(|_| std::fs::read(&path));
-        let _ = std::fs::remove_file(&path);
-        bytes
-    })
-    .await;
+    // Built in memory off the async threads (a quarter's workbook takes a few hundred ms).
+    let built = tokio::task::spawn_blocking(move || xlsx::to_bytes(&ranking, goal, matrix)).await;
     let Ok(Ok(bytes)) = built else {
         return view::unavailable();
     };

@@ -157,12 +157,9 @@ async fn render(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let db = ctx.db.clone();
-    let acks = tokio::task::spawn_blocking(move || db.acknowledgements())
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or_default();
+    let Ok(Ok(acks)) = ctx.on_db(move |db| db.acknowledgements()).await else {
+        return view::unavailable();
+    };
     let page = OpsPage {
         chrome: viewer.chrome("运维"),
         judged_at: fmt::beijing(at),
@@ -189,7 +186,7 @@ struct AckForm {
 }
 
 async fn acknowledge(State(ctx): State<Ctx>, viewer: Viewer, Form(f): Form<AckForm>) -> Response {
-    if let Some(r) = viewer.check_csrf(&f.csrf).or_else(|| viewer.require(ROLES)) {
+    if let Some(r) = viewer.refuse_write(&f.csrf, ROLES) {
         return r;
     }
     // Only an account in that state now can be acknowledged.
@@ -203,12 +200,10 @@ async fn acknowledge(State(ctx): State<Ctx>, viewer: Viewer, Form(f): Form<AckFo
         let text = "这个账号已不在该状态（页面可能已过时），没有保存。".to_string();
         return render(&ctx, &viewer, Some(text), StatusCode::BAD_REQUEST).await;
     }
-    let db = ctx.db.clone();
     let actor = viewer.actor();
-    let done = tokio::task::spawn_blocking(move || {
-        db.acknowledge(&f.account_id, &f.state, &f.assignee, &f.note, &actor)
-    })
-    .await;
+    let done = ctx
+        .on_db(move |db| db.acknowledge(&f.account_id, &f.state, &f.assignee, &f.note, &actor))
+        .await;
     match done {
         Ok(Ok(())) => Redirect::to("/ops").into_response(),
         Ok(Err(haoqi_appdb::AppDbError::Invalid(_))) => {

@@ -11,7 +11,6 @@ use axum::routing::get;
 use axum::Router;
 
 use haoqi_analytics::progress::AccountProgress;
-use haoqi_appdb::Role;
 use haoqi_model::scope::Scope;
 
 use super::super::auth::Viewer;
@@ -115,9 +114,6 @@ async fn prefecture_page(
         Scope::Prefecture(own) if own == code => {}
         Scope::Prefecture(_) => return view::not_found(&viewer),
         Scope::Unit(_) => return view::forbidden(&viewer),
-    }
-    if viewer.role() == Role::Unit {
-        return view::forbidden(&viewer);
     }
     let as_of = haoqi_model::time::last_complete_day();
     let accounts = match super::scoped_accounts(&ctx, None, &Scope::Prefecture(code)).await {

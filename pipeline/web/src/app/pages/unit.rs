@@ -119,13 +119,10 @@ async fn render(
     let Some(first) = accounts.first() else {
         return view::not_found(viewer);
     };
-    let db = ctx.db.clone();
     let uid = unit_id.to_string();
-    let reports = tokio::task::spawn_blocking(move || db.reports(Some(&uid), false))
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or_default();
+    let Ok(Ok(reports)) = ctx.on_db(move |db| db.reports(Some(&uid), false)).await else {
+        return view::unavailable();
+    };
     let rows: Vec<AccountRow> = accounts
         .iter()
         .map(|a| AccountRow {
@@ -201,10 +198,7 @@ async fn report(
     Path(unit_id): Path<String>,
     Form(f): Form<ReportForm>,
 ) -> Response {
-    if let Some(r) = viewer.check_csrf(&f.csrf) {
-        return r;
-    }
-    if let Some(r) = viewer.require(&[Role::Unit, Role::Admin]) {
+    if let Some(r) = viewer.refuse_write(&f.csrf, &[Role::Unit, Role::Admin]) {
         return r;
     }
     // The unit must be one the viewer may see, checked against the store as the page is.
@@ -223,12 +217,11 @@ async fn report(
         )
         .await;
     };
-    let db = ctx.db.clone();
     let actor = viewer.actor();
     let uid = unit_id.clone();
-    let added =
-        tokio::task::spawn_blocking(move || db.add_report(&uid, kind, &f.account, &f.text, &actor))
-            .await;
+    let added = ctx
+        .on_db(move |db| db.add_report(&uid, kind, &f.account, &f.text, &actor))
+        .await;
     match added {
         Ok(Ok(_)) => Redirect::to(&format!("/unit/{}", super::url_path(&unit_id))).into_response(),
         Ok(Err(haoqi_appdb::AppDbError::Invalid(m))) => {
