@@ -145,8 +145,7 @@ async fn wait_for_refresh(router: &Router) {
             .get("x-haoqi-computed-by")
             .is_some_and(|v| v == "refresh")
         {
-            // The accounts are put right after the report.
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            // The refresh puts the accounts before the report.
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -212,9 +211,24 @@ async fn send(
     cookie: Option<&str>,
     form: Option<String>,
 ) -> Answer {
+    send_with(app, method, path, cookie, form, &[]).await
+}
+
+/// `send` with more request headers.
+async fn send_with(
+    app: &Router,
+    method: Method,
+    path: &str,
+    cookie: Option<&str>,
+    form: Option<String>,
+    headers: &[(&str, &str)],
+) -> Answer {
     let mut req = Request::builder().method(method).uri(path);
     if let Some(c) = cookie {
         req = req.header(header::COOKIE, c);
+    }
+    for (name, value) in headers {
+        req = req.header(*name, *value);
     }
     let body = match form {
         Some(f) => {
@@ -238,6 +252,14 @@ async fn send(
         headers,
         body: String::from_utf8_lossy(&bytes).into_owned(),
     }
+}
+
+async fn get(app: &Router, path: &str, cookie: Option<&str>) -> Answer {
+    send(app, Method::GET, path, cookie, None).await
+}
+
+async fn post(app: &Router, path: &str, cookie: Option<&str>, pairs: &[(&str, &str)]) -> Answer {
+    send(app, Method::POST, path, cookie, Some(form(pairs))).await
 }
 
 fn form(pairs: &[(&str, &str)]) -> String {
@@ -310,7 +332,7 @@ async fn routes_for_each_role(app: &App) {
     for (path, want) in table {
         let path = &path.replace("天山", "%E5%A4%A9%E5%B1%B1");
         for (i, (name, ..)) in PEOPLE.iter().enumerate() {
-            let a = send(&app.router, Method::GET, path, Some(&cookies[i]), None).await;
+            let a = get(&app.router, path, Some(&cookies[i])).await;
             assert_eq!(a.status, want[i], "{name} GET {path}: {}", a.body);
             if a.status == nf {
                 // Outside one's scope reads exactly like nothing there.
@@ -361,7 +383,7 @@ async fn without_a_session_pages_go_to_the_login_and_writes_are_refused() {
         "/unit/T-C-650102",
         "/prefecture/650100",
     ] {
-        let a = send(&app.router, Method::GET, path, None, None).await;
+        let a = get(&app.router, path, None).await;
         assert_eq!(a.status, StatusCode::SEE_OTHER, "{path}");
         assert!(
             a.location().starts_with("/login?next="),
@@ -369,31 +391,23 @@ async fn without_a_session_pages_go_to_the_login_and_writes_are_refused() {
             a.location()
         );
     }
-    let a = send(
+    let a = post(
         &app.router,
-        Method::POST,
         "/unit/T-C-650102/report",
         None,
-        Some(form(&[
+        &[
             ("csrf", "x"),
             ("kind", "other"),
             ("account", ""),
             ("text", "t"),
-        ])),
+        ],
     )
     .await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);
-    let forged = send(
-        &app.router,
-        Method::GET,
-        "/unit/T-C-650102",
-        Some("haoqi_session=0000"),
-        None,
-    )
-    .await;
+    let forged = get(&app.router, "/unit/T-C-650102", Some("haoqi_session=0000")).await;
     assert_eq!(forged.status, StatusCode::SEE_OTHER);
     // The API and health endpoints stay as they were, for dashboards and probes.
-    let h = send(&app.router, Method::GET, "/healthz", None, None).await;
+    let h = get(&app.router, "/healthz", None).await;
     assert_ne!(h.status, StatusCode::SEE_OTHER);
 }
 
@@ -401,7 +415,7 @@ async fn without_a_session_pages_go_to_the_login_and_writes_are_refused() {
 async fn the_wall_shows_the_products_figures() {
     let app = app("web_wall").await;
     let cookie = login(&app.router, "leader").await;
-    let page = send(&app.router, Method::GET, "/wall", Some(&cookie), None).await;
+    let page = get(&app.router, "/wall", Some(&cookie)).await;
     assert_eq!(page.status, StatusCode::OK);
     let as_of = haoqi_model::time::last_complete_day();
     let report = goal::report(
@@ -432,7 +446,7 @@ async fn the_wall_shows_the_products_figures() {
     assert!(first < second, "{risers}");
     assert_eq!(report.movers.risers[0].account_id, "U1-dy");
     // The same figure through the JSON API.
-    let api = send(&app.router, Method::GET, "/api/progress", None, None).await;
+    let api = get(&app.router, "/api/progress", None).await;
     let json: serde_json::Value = serde_json::from_str(&api.body).expect("json");
     assert_eq!(json["progress"]["matrix"]["followers"], 173_200);
 }
@@ -440,7 +454,7 @@ async fn the_wall_shows_the_products_figures() {
 #[tokio::test]
 async fn pages_carry_a_policy_that_forbids_inline_script() {
     let app = app("web_headers").await;
-    let a = send(&app.router, Method::GET, "/login", None, None).await;
+    let a = get(&app.router, "/login", None).await;
     let csp = a
         .headers
         .get(header::CONTENT_SECURITY_POLICY)
@@ -455,7 +469,7 @@ async fn pages_carry_a_policy_that_forbids_inline_script() {
     assert!(csp.contains("frame-ancestors 'none'"));
     assert!(!a.body.contains("<script>"), "no inline script in the page");
     assert_eq!(a.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
-    let js = send(&app.router, Method::GET, "/assets/htmx.min.js", None, None).await;
+    let js = get(&app.router, "/assets/htmx.min.js", None).await;
     assert_eq!(js.status, StatusCode::OK);
     assert!(js.body.contains("htmx"));
 }
@@ -464,14 +478,7 @@ async fn pages_carry_a_policy_that_forbids_inline_script() {
 async fn a_report_needs_the_csrf_token_and_its_text_is_shown_as_text() {
     let app = app("web_csrf").await;
     let cookie = login(&app.router, "tianshan").await;
-    let page = send(
-        &app.router,
-        Method::GET,
-        "/unit/T-C-650102",
-        Some(&cookie),
-        None,
-    )
-    .await;
+    let page = get(&app.router, "/unit/T-C-650102", Some(&cookie)).await;
     let token = page.csrf();
     // The county association has Douyin and Bilibili accounts: Channels and Kuaishou are missing.
     assert!(page.body.contains("缺少视频号账号") && page.body.contains("缺少快手账号"));
@@ -511,19 +518,12 @@ async fn a_report_needs_the_csrf_token_and_its_text_is_shown_as_text() {
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].unit_id, "T-C-650102");
     assert_eq!(stored[0].created_by, "tianshan");
-    let again = send(
-        &app.router,
-        Method::GET,
-        "/unit/T-C-650102",
-        Some(&cookie),
-        None,
-    )
-    .await;
+    let again = get(&app.router, "/unit/T-C-650102", Some(&cookie)).await;
     assert!(!again.body.contains(evil));
     assert!(again.body.contains("&#60;script&#62;") || again.body.contains("&lt;script&gt;"));
     // The office sees it in its queue, escaped too, and the write is in the audit log.
     let admin = login(&app.router, "admin").await;
-    let queue = send(&app.router, Method::GET, "/admin", Some(&admin), None).await;
+    let queue = get(&app.router, "/admin", Some(&admin)).await;
     assert!(queue.body.contains("抖音 好奇天山") && !queue.body.contains(evil));
     let log = app.db.audit_log(50, Some("report.add")).expect("log");
     assert_eq!(log.len(), 1);
@@ -551,7 +551,7 @@ async fn ten_wrong_passwords_lock_the_login_and_say_so() {
 #[tokio::test]
 async fn a_login_without_its_form_cookie_or_with_huge_fields_changes_nothing() {
     let app = app("web_bad_forms").await;
-    let page = send(&app.router, Method::GET, "/login", None, None).await;
+    let page = get(&app.router, "/login", None).await;
     let body = form(&[("name", "leader"), ("password", PW), ("csrf", &page.csrf())]);
     let a = send(&app.router, Method::POST, "/login", None, Some(body)).await;
     assert_eq!(a.status, StatusCode::FORBIDDEN, "no double-submit cookie");
@@ -589,51 +589,28 @@ async fn a_login_without_its_form_cookie_or_with_huge_fields_changes_nothing() {
     assert!(a.body.contains("提交的内容过大"), "{}", a.body);
     assert_eq!(app.db.session_count("leader").expect("sessions"), 0);
     // A form with a field missing, or a date that is not one: a page that says so.
-    let a = send(
+    let a = post(&app.router, "/login", Some(&cookie), &[("name", "x")]).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains("表单内容无法识别"), "{}", a.body);
+    let admin = login(&app.router, "admin").await;
+    let a = get(&app.router, "/committee?from=yesterday", Some(&admin)).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains("YYYY-MM-DD"), "{}", a.body);
+    // Behind an HTTPS proxy the session cookie is Secure.
+    let page = get(&app.router, "/login", None).await;
+    let cookie = page.cookie("haoqi_login_csrf").expect("cookie");
+    let body = form(&[("name", "leader"), ("password", PW), ("csrf", &page.csrf())]);
+    let res = send_with(
         &app.router,
         Method::POST,
         "/login",
         Some(&cookie),
-        Some(form(&[("name", "x")])),
+        Some(body),
+        &[("x-forwarded-proto", "https")],
     )
     .await;
-    assert_eq!(a.status, StatusCode::BAD_REQUEST);
-    assert!(a.body.contains("表单内容无法识别"), "{}", a.body);
-    let admin = login(&app.router, "admin").await;
-    let a = send(
-        &app.router,
-        Method::GET,
-        "/committee?from=yesterday",
-        Some(&admin),
-        None,
-    )
-    .await;
-    assert_eq!(a.status, StatusCode::BAD_REQUEST);
-    assert!(a.body.contains("YYYY-MM-DD"), "{}", a.body);
-    // Behind an HTTPS proxy the session cookie is Secure.
-    let page = send(&app.router, Method::GET, "/login", None, None).await;
-    let cookie = page.cookie("haoqi_login_csrf").expect("cookie");
-    let res = app
-        .router
-        .clone()
-        .oneshot(
-            Request::builder()
-                .method(Method::POST)
-                .uri("/login")
-                .header(header::COOKIE, &cookie)
-                .header("x-forwarded-proto", "https")
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(form(&[
-                    ("name", "leader"),
-                    ("password", PW),
-                    ("csrf", &page.csrf()),
-                ])))
-                .expect("request"),
-        )
-        .await
-        .expect("answer");
     let set = res
-        .headers()
+        .headers
         .get_all(header::SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -650,42 +627,27 @@ async fn a_login_without_its_form_cookie_or_with_huge_fields_changes_nothing() {
 async fn disabling_a_login_or_logging_out_ends_its_session() {
     let app = app("web_sessions").await;
     let cookie = login(&app.router, "liaison").await;
-    let ok = send(
-        &app.router,
-        Method::GET,
-        "/prefecture/650100",
-        Some(&cookie),
-        None,
-    )
-    .await;
+    let ok = get(&app.router, "/prefecture/650100", Some(&cookie)).await;
     assert_eq!(ok.status, StatusCode::OK);
     app.db
         .set_disabled("liaison", true, &Actor::command_line())
         .expect("disable");
-    let gone = send(
-        &app.router,
-        Method::GET,
-        "/prefecture/650100",
-        Some(&cookie),
-        None,
-    )
-    .await;
+    let gone = get(&app.router, "/prefecture/650100", Some(&cookie)).await;
     assert_eq!(gone.status, StatusCode::SEE_OTHER);
     let refused = try_login(&app.router, "liaison", PW).await;
     assert!(refused.body.contains("已停用"));
 
     let cookie = login(&app.router, "ops").await;
-    let page = send(&app.router, Method::GET, "/wall", Some(&cookie), None).await;
-    let out = send(
+    let page = get(&app.router, "/wall", Some(&cookie)).await;
+    let out = post(
         &app.router,
-        Method::POST,
         "/logout",
         Some(&cookie),
-        Some(form(&[("csrf", &page.csrf())])),
+        &[("csrf", &page.csrf())],
     )
     .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
-    let after = send(&app.router, Method::GET, "/wall", Some(&cookie), None).await;
+    let after = get(&app.router, "/wall", Some(&cookie)).await;
     assert_eq!(after.status, StatusCode::SEE_OTHER);
 }
 
@@ -693,67 +655,37 @@ async fn disabling_a_login_or_logging_out_ends_its_session() {
 async fn a_kiosk_link_opens_the_wall_until_it_is_revoked() {
     let app = app("web_kiosk").await;
     let admin = login(&app.router, "admin").await;
-    let page = send(&app.router, Method::GET, "/admin", Some(&admin), None).await;
-    let made = send(
+    let page = get(&app.router, "/admin", Some(&admin)).await;
+    let made = post(
         &app.router,
-        Method::POST,
         "/admin/kiosk",
         Some(&admin),
-        Some(form(&[("csrf", &page.csrf()), ("label", "三楼大屏")])),
+        &[("csrf", &page.csrf()), ("label", "三楼大屏")],
     )
     .await;
     assert_eq!(made.status, StatusCode::OK, "{}", made.body);
     let at = made.body.find("/wall?kiosk=").expect("the new link") + 12;
     let token: String = made.body[at..].chars().take(64).collect();
-    let wall = send(
-        &app.router,
-        Method::GET,
-        &format!("/wall?kiosk={token}"),
-        None,
-        None,
-    )
-    .await;
+    let wall = get(&app.router, &format!("/wall?kiosk={token}"), None).await;
     assert_eq!(wall.status, StatusCode::OK);
     assert!(wall.body.contains("三楼大屏"));
     assert_eq!(wall.text_of("total-full"), "173,200");
     // The kiosk is read-only: it opens no other page.
-    let other = send(
-        &app.router,
-        Method::GET,
-        &format!("/admin?kiosk={token}"),
-        None,
-        None,
-    )
-    .await;
+    let other = get(&app.router, &format!("/admin?kiosk={token}"), None).await;
     assert_eq!(other.status, StatusCode::SEE_OTHER);
 
     let id = app.db.kiosks().expect("kiosks")[0].id;
-    let revoked = send(
+    let revoked = post(
         &app.router,
-        Method::POST,
         &format!("/admin/kiosk/{id}/revoke"),
         Some(&admin),
-        Some(form(&[("csrf", &page.csrf())])),
+        &[("csrf", &page.csrf())],
     )
     .await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
-    let wall = send(
-        &app.router,
-        Method::GET,
-        &format!("/wall?kiosk={token}"),
-        None,
-        None,
-    )
-    .await;
+    let wall = get(&app.router, &format!("/wall?kiosk={token}"), None).await;
     assert_eq!(wall.status, StatusCode::FORBIDDEN);
-    let csv = send(
-        &app.router,
-        Method::GET,
-        "/admin/audit.csv",
-        Some(&admin),
-        None,
-    )
-    .await;
+    let csv = get(&app.router, "/admin/audit.csv", Some(&admin)).await;
     assert!(csv.body.contains("kiosk.create") && csv.body.contains("kiosk.revoke"));
 }
 
@@ -761,7 +693,7 @@ async fn a_kiosk_link_opens_the_wall_until_it_is_revoked() {
 async fn operations_acknowledge_an_account_in_its_current_state() {
     let app = app("web_ops").await;
     let ops = login(&app.router, "ops").await;
-    let page = send(&app.router, Method::GET, "/ops", Some(&ops), None).await;
+    let page = get(&app.router, "/ops", Some(&ops)).await;
     assert_eq!(page.status, StatusCode::OK);
     // Accounts never read are not growing: listed, with the state's hidden field.
     let at = page.body.find("id=\"acc-").expect("a listed account") + 8;
@@ -806,7 +738,7 @@ async fn operations_acknowledge_an_account_in_its_current_state() {
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     let done = ack(&state, "王工<b>", &ops).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    let again = send(&app.router, Method::GET, "/ops", Some(&ops), None).await;
+    let again = get(&app.router, "/ops", Some(&ops)).await;
     assert!(again.body.contains("王工&#60;b&#62;") || again.body.contains("王工&lt;b&gt;"));
     let acks = app.db.acknowledgements().expect("acks");
     assert_eq!(acks[&account].created_by, "ops");
@@ -821,7 +753,7 @@ async fn the_committee_resolves_an_anomaly_freezes_the_ranking_and_gets_the_work
     let to = haoqi_model::time::last_complete_day();
     let from = first_day();
     let url = format!("/committee?from={from}&to={to}");
-    let page = send(&app.router, Method::GET, &url, Some(&c), None).await;
+    let page = get(&app.router, &url, Some(&c)).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     // The page's ranking is rank::compute's, score for score.
     let settings = haoqi::config::Config::default().analytics();
@@ -888,7 +820,7 @@ async fn the_committee_resolves_an_anomaly_freezes_the_ranking_and_gets_the_work
         StatusCode::BAD_REQUEST
     );
     let ops = login(&app.router, "ops").await;
-    let ops_page = send(&app.router, Method::GET, "/ops", Some(&ops), None).await;
+    let ops_page = get(&app.router, "/ops", Some(&ops)).await;
     assert_eq!(
         resolve(&ops_page.csrf(), "ok", &ops).await.status,
         StatusCode::FORBIDDEN
@@ -908,7 +840,7 @@ async fn the_committee_resolves_an_anomaly_freezes_the_ranking_and_gets_the_work
     );
     let log = app.db.audit_log(10, Some("anomaly.")).expect("log");
     assert_eq!((log.len(), log[0].actor.as_str()), (1, "committee"));
-    let after = send(&app.router, Method::GET, &url, Some(&c), None).await;
+    let after = get(&app.router, &url, Some(&c)).await;
     assert!(after.body.contains("已核实的异常（1）"), "{}", after.body);
     // Resolving it again is refused: it is no longer open.
     assert_eq!(
@@ -938,7 +870,7 @@ async fn the_committee_resolves_an_anomaly_freezes_the_ranking_and_gets_the_work
     };
     let made = freeze("第四季度").await;
     assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
-    let shown = send(&app.router, Method::GET, made.location(), Some(&c), None).await;
+    let shown = get(&app.router, made.location(), Some(&c)).await;
     assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
     assert!(shown.body.contains("冻结排名“第四季度”"));
     assert!(
@@ -952,22 +884,19 @@ async fn the_committee_resolves_an_anomaly_freezes_the_ranking_and_gets_the_work
         .expect("list");
     assert_eq!(listed.len(), 1);
 
-    let xlsx = send(
+    // The workbook of the same ten days.
+    let xlsx = get(
         &app.router,
-        Method::GET,
-        "/committee/ranking.xlsx",
+        &format!("/committee/ranking.xlsx?from={from}&to={to}"),
         Some(&c),
-        None,
     )
     .await;
     assert_eq!(xlsx.status, StatusCode::OK);
     assert!(xlsx.body.starts_with("PK"), "a zip container");
-    let bad = send(
+    let bad = get(
         &app.router,
-        Method::GET,
         "/committee?from=2026-12-01&to=2026-01-01",
         Some(&c),
-        None,
     )
     .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
@@ -977,7 +906,7 @@ async fn the_committee_resolves_an_anomaly_freezes_the_ranking_and_gets_the_work
 async fn the_office_opens_and_disables_logins_from_its_page() {
     let app = app("web_users").await;
     let admin = login(&app.router, "admin").await;
-    let page = send(&app.router, Method::GET, "/admin", Some(&admin), None).await;
+    let page = get(&app.router, "/admin", Some(&admin)).await;
     let csrf = page.csrf();
     let add = |fields: Vec<(&'static str, String)>, cookie: String| {
         let router = app.router.clone();
@@ -1038,39 +967,23 @@ async fn the_office_opens_and_disables_logins_from_its_page() {
     .await;
     assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
     let cookie = login(&app.router, "tianshan2").await;
-    let own = send(
-        &app.router,
-        Method::GET,
-        "/unit/T-C-650102",
-        Some(&cookie),
-        None,
-    )
-    .await;
+    let own = get(&app.router, "/unit/T-C-650102", Some(&cookie)).await;
     assert_eq!(own.status, StatusCode::OK);
-    let off = send(
+    let off = post(
         &app.router,
-        Method::POST,
         "/admin/users/tianshan2/disable",
         Some(&admin),
-        Some(form(&[("csrf", &csrf)])),
+        &[("csrf", &csrf)],
     )
     .await;
     assert_eq!(off.status, StatusCode::SEE_OTHER);
-    let gone = send(
-        &app.router,
-        Method::GET,
-        "/unit/T-C-650102",
-        Some(&cookie),
-        None,
-    )
-    .await;
+    let gone = get(&app.router, "/unit/T-C-650102", Some(&cookie)).await;
     assert_eq!(gone.status, StatusCode::SEE_OTHER, "its session ended");
-    let me = send(
+    let me = post(
         &app.router,
-        Method::POST,
         "/admin/users/admin/disable",
         Some(&admin),
-        Some(form(&[("csrf", &csrf)])),
+        &[("csrf", &csrf)],
     )
     .await;
     assert_eq!(

@@ -42,9 +42,9 @@ pub fn spawn_refresh(
             keep_cache.put_store_check(chrono::Utc::now(), checked);
             match super::refresh::refresh(store.as_ref(), &settings, &metrics, &keep).await {
                 Ok((at, report)) => {
+                    // Every account's progress for the pages of units and prefectures, put
+                    // before the report: a report from this refresh means its accounts are in.
                     let as_of = report.progress.as_of;
-                    keep_cache.put_progress(at, report);
-                    // Every account's progress for the pages of units and prefectures.
                     let query = haoqi_analytics::progress::ProgressQuery {
                         as_of,
                         stale_after_hours: settings.stale_after_hours,
@@ -53,6 +53,7 @@ pub fn spawn_refresh(
                         Ok(rows) => keep_cache.put_accounts(at, as_of, rows),
                         Err(e) => tracing::warn!(error = %e, "accounts not refreshed"),
                     }
+                    keep_cache.put_progress(at, report);
                 }
                 // The refresh timestamp stops moving, which is itself alertable.
                 Err(e) => tracing::warn!(error = %e, "health and goal gauges not refreshed"),
