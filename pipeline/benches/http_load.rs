@@ -9,37 +9,24 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{matrix, runtime};
+use common::{latency_line, matrix, named_elsewhere, runtime, wait_for_refresh, window};
 
 const CLIENTS: usize = 200;
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
 fn main() {
     // `cargo bench` passes --bench; a filter that names another benchmark skips this one.
-    if std::env::args()
-        .skip(1)
-        .any(|a| !a.starts_with('-') && !"http_load".contains(&a))
-    {
+    if named_elsewhere("http_load") {
         return;
     }
-    let window = Duration::from_secs(
-        std::env::var("WINDOW_SECS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(60),
-    );
+    let window = window();
     let rt = runtime();
     rt.block_on(async {
         let built = Instant::now();
         let store = matrix("bench_http", 3_000, 24).await;
-        eprintln!("benchmark store built in {:.0} s", built.elapsed().as_secs_f64());
+        eprintln!(
+            "benchmark store built in {:.0} s",
+            built.elapsed().as_secs_f64()
+        );
         let settings = haoqi::config::Config::default().analytics();
         let app = haoqi::service::serve::app(
             store,
@@ -49,7 +36,9 @@ fn main() {
             haoqi::service::serve::REFRESH_SECS,
             None,
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move { axum::serve(listener, app).await });
         let client = reqwest::Client::builder()
@@ -57,20 +46,7 @@ fn main() {
             .pool_max_idle_per_host(CLIENTS)
             .build()
             .expect("client");
-        // Wait for the first refresh, as a deployment's first minute does.
-        let first = Instant::now();
-        loop {
-            let r = client
-                .get(format!("http://{addr}/api/progress"))
-                .send()
-                .await
-                .expect("progress");
-            if r.headers().get("x-haoqi-computed-by").is_some_and(|v| v == "refresh") {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        eprintln!("first refresh after {:.1} s", first.elapsed().as_secs_f64());
+        wait_for_refresh(&client, &format!("http://{addr}")).await;
         let until = Instant::now() + window;
         let tasks: Vec<_> = (0..CLIENTS)
             .map(|i| {
@@ -79,7 +55,11 @@ fn main() {
                     let (mut progress, mut health, mut failed) = (Vec::new(), Vec::new(), 0usize);
                     let mut n = i;
                     while Instant::now() < until {
-                        let path = if n % 2 == 0 { "/api/progress" } else { "/healthz" };
+                        let path = if n % 2 == 0 {
+                            "/api/progress"
+                        } else {
+                            "/healthz"
+                        };
                         n += 1;
                         let t = Instant::now();
                         let ok = match c.get(format!("http://{addr}{path}")).send().await {
@@ -109,18 +89,8 @@ fn main() {
         }
         progress.sort();
         health.sort();
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         for (name, v) in [("/api/progress", &progress), ("/healthz", &health)] {
-            println!(
-                "{name}: {} requests in {} s ({:.0}/s), p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-                v.len(),
-                window.as_secs(),
-                v.len() as f64 / window.as_secs_f64(),
-                ms(percentile(v, 0.50)),
-                ms(percentile(v, 0.95)),
-                ms(percentile(v, 0.99)),
-                ms(v.last().copied().unwrap_or_default()),
-            );
+            println!("{}", latency_line(name, v, window));
         }
         println!("failed or timed out: {failed}");
     });

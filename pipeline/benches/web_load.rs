@@ -11,24 +11,12 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{matrix, runtime};
+use common::{latency_line, matrix, ms, named_elsewhere, runtime, wait_for_refresh, window};
 use haoqi_appdb::role::Grant;
 use haoqi_appdb::{Actor, AppDb, NewUser, Role};
 
 const SESSIONS: usize = 50;
 const PW: &str = "benchmark password";
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 /// Resident memory now and at its peak (kB), from /proc.
 fn memory() -> (u64, u64) {
@@ -123,31 +111,14 @@ async fn hammer(
 }
 
 fn report(name: &str, v: &[Duration], window: Duration, failed: usize) {
-    println!(
-        "{name}: {} pages in {} s ({:.0}/s), p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms, failed {failed}",
-        v.len(),
-        window.as_secs(),
-        v.len() as f64 / window.as_secs_f64(),
-        ms(percentile(v, 0.50)),
-        ms(percentile(v, 0.95)),
-        ms(percentile(v, 0.99)),
-        ms(v.last().copied().unwrap_or_default()),
-    );
+    println!("{}, failed {failed}", latency_line(name, v, window));
 }
 
 fn main() {
-    if std::env::args()
-        .skip(1)
-        .any(|a| !a.starts_with('-') && !"web_load".contains(&a))
-    {
+    if named_elsewhere("web_load") {
         return;
     }
-    let window = Duration::from_secs(
-        std::env::var("WINDOW_SECS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(60),
-    );
+    let window = window();
     let rt = runtime();
     rt.block_on(async {
         let built = Instant::now();
@@ -240,23 +211,8 @@ fn main() {
         for _ in 0..SESSIONS {
             leaders.push(("/wall".to_string(), login(&client, &base, "leader").await));
         }
-        // Wait for the first refresh: the wall is served from it, as in a deployment.
-        let first = Instant::now();
-        loop {
-            let r = client
-                .get(format!("{base}/api/progress"))
-                .send()
-                .await
-                .expect("progress");
-            if r.headers()
-                .get("x-haoqi-computed-by")
-                .is_some_and(|v| v == "refresh")
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        eprintln!("first refresh after {:.1} s", first.elapsed().as_secs_f64());
+        // The wall is served from the refresh, as in a deployment.
+        wait_for_refresh(&client, &base).await;
 
         let (wall, failed) = hammer(&client, &base, leaders, window).await;
         report("/wall, 50 sessions", &wall, window, failed);

@@ -108,3 +108,66 @@ pub(crate) async fn matrix(db: &str, accounts: u64, per_day: u64) -> Arc<dyn Sto
     }
     s
 }
+
+/// Whether `cargo bench` named another benchmark than `this` (then this one does nothing).
+pub(crate) fn named_elsewhere(this: &str) -> bool {
+    std::env::args()
+        .skip(1)
+        .any(|a| !a.starts_with('-') && !this.contains(&a))
+}
+
+/// The load window: `WINDOW_SECS`, 60 s by default.
+pub(crate) fn window() -> Duration {
+    Duration::from_secs(
+        std::env::var("WINDOW_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(60),
+    )
+}
+
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+pub(crate) fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// One line: how many requests in the window, the rate, p50/p95/p99 and the slowest.
+pub(crate) fn latency_line(name: &str, sorted: &[Duration], window: Duration) -> String {
+    format!(
+        "{name}: {} requests in {} s ({:.0}/s), p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        sorted.len(),
+        window.as_secs(),
+        sorted.len() as f64 / window.as_secs_f64(),
+        ms(percentile(sorted, 0.50)),
+        ms(percentile(sorted, 0.95)),
+        ms(percentile(sorted, 0.99)),
+        ms(sorted.last().copied().unwrap_or_default()),
+    )
+}
+
+/// Until `/api/progress` answers from the refresh, as a deployment's first minute does.
+pub(crate) async fn wait_for_refresh(client: &reqwest::Client, base: &str) {
+    let first = std::time::Instant::now();
+    loop {
+        let r = client
+            .get(format!("{base}/api/progress"))
+            .send()
+            .await
+            .expect("progress");
+        if r.headers()
+            .get("x-haoqi-computed-by")
+            .is_some_and(|v| v == "refresh")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!("first refresh after {:.1} s", first.elapsed().as_secs_f64());
+}
