@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{haoqi, scratch, text};
+use common::scratch;
 use fantoccini::{Client, ClientBuilder, Locator};
 
 const PW: &str = "browser test password";
@@ -147,12 +147,8 @@ fn every_role_through_a_real_browser() {
     require("chromium");
     let chromedriver = require("chromedriver");
     let d = scratch("browser");
-    let ok = |args: &[&str]| {
-        let out = haoqi(&d, args);
-        assert!(out.status.success(), "{args:?}: {}", text(&out));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    ok(&["demo", "--days", "40", "--rate", "300", "--no-serve"]);
+    let ok = |line: &str| common::ok(&d, line);
+    ok("demo --days 40 --rate 300 --no-serve");
     // A unit reports a value 78 times its last reading for yesterday: an anomaly to review.
     let yesterday = haoqi_model::time::last_complete_day();
     std::fs::write(
@@ -160,26 +156,20 @@ fn every_role_through_a_real_browser() {
         format!("单位名称,关注人数,日期\n乌鲁木齐市科学技术协会,900000,{yesterday}\n"),
     )
     .expect("jump.csv");
-    ok(&["import", "readings", "jump.csv", "--platform", "douyin"]);
+    ok("import readings jump.csv --platform douyin");
     std::fs::write(d.join("pw"), format!("{PW}\n")).expect("pw");
-    let people = [
-        ("b-admin", vec!["--role", "admin"]),
-        ("b-leader", vec!["--role", "leader"]),
-        ("b-committee", vec!["--role", "committee"]),
-        ("b-ops", vec!["--role", "ops"]),
-        (
-            "b-liaison",
-            vec!["--role", "liaison", "--prefecture", PREFECTURE],
-        ),
-        ("b-unit", vec!["--role", "unit", "--unit", UNIT]),
-    ];
-    for (name, role) in &people {
-        let mut args = vec!["user", "add", name, "--password-file", "pw"];
-        args.extend(role.iter().copied());
-        ok(&args);
+    for (name, role) in [
+        ("b-admin", "admin".to_string()),
+        ("b-leader", "leader".into()),
+        ("b-committee", "committee".into()),
+        ("b-ops", "ops".into()),
+        ("b-liaison", format!("liaison --prefecture {PREFECTURE}")),
+        ("b-unit", format!("unit --unit {UNIT}")),
+    ] {
+        ok(&format!("user add {name} --password-file pw --role {role}"));
     }
     let progress: serde_json::Value =
-        serde_json::from_str(&ok(&["progress", "--format", "json"])).expect("progress json");
+        serde_json::from_str(&ok("progress --format json")).expect("progress json");
     let total = progress["matrix"]["followers"].as_u64().expect("followers");
     assert!(total > 0);
 

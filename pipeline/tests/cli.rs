@@ -683,154 +683,63 @@ fn users_are_added_listed_disabled_and_their_passwords_never_in_arguments() {
     let d = scratch("users");
     std::fs::write(d.join("pw"), "a long enough password\n").expect("pw");
     std::fs::write(d.join("short"), "short\n").expect("pw");
-    let ok = |args: &[&str]| {
-        let out = haoqi(&d, args);
-        assert!(out.status.success(), "{args:?}: {}", text(&out));
-        text(&out)
-    };
-    let fails = |args: &[&str]| {
-        let out = haoqi(&d, args);
-        assert!(
-            !out.status.success(),
-            "{args:?} should fail: {}",
-            text(&out)
-        );
-        text(&out)
-    };
-    ok(&[
-        "user",
-        "add",
-        "office01",
-        "--role",
-        "admin",
-        "--password-file",
-        "pw",
-    ]);
-    ok(&[
-        "user",
-        "add",
-        "urumqi",
-        "--role",
-        "liaison",
-        "--prefecture",
-        "650100",
-        "--password-file",
-        "pw",
-    ]);
-    ok(&[
-        "user",
-        "add",
-        "unit1",
-        "--role",
-        "unit",
-        "--unit",
-        "XJ-P-650100",
-        "--password-file",
-        "pw",
-    ]);
+    let ok = |line: &str| common::ok(&d, line);
+    let fails = |line: &str| common::fails(&d, line);
+    ok("user add office01 --role admin --password-file pw");
+    ok("user add urumqi --role liaison --prefecture 650100 --password-file pw");
+    ok("user add unit1 --role unit --unit XJ-P-650100 --password-file pw");
     // What cannot mean anything is refused, naming what to give instead.
-    let m = fails(&[
-        "user",
-        "add",
-        "x1",
-        "--role",
-        "root",
-        "--password-file",
-        "pw",
-    ]);
-    assert!(m.contains("not a role"), "{m}");
-    let m = fails(&[
-        "user",
-        "add",
-        "x2",
-        "--role",
-        "unit",
-        "--password-file",
-        "pw",
-    ]);
-    assert!(m.contains("--unit UNIT_ID"), "{m}");
-    let m = fails(&[
-        "user",
-        "add",
-        "x3",
-        "--role",
-        "unit",
-        "--unit",
-        "NO-SUCH",
-        "--password-file",
-        "pw",
-    ]);
-    assert!(m.contains("no such unit"), "{m}");
-    let m = fails(&[
-        "user",
-        "add",
-        "x4",
-        "--role",
-        "liaison",
-        "--prefecture",
-        "650102",
-        "--password-file",
-        "pw",
-    ]);
-    assert!(m.contains("not a prefecture"), "{m}");
-    let m = fails(&[
-        "user",
-        "add",
-        "x5",
-        "--role",
-        "leader",
-        "--password-file",
-        "short",
-    ]);
-    assert!(m.contains("too short"), "{m}");
-    let m = fails(&[
-        "user",
-        "add",
-        "office01",
-        "--role",
-        "leader",
-        "--password-file",
-        "pw",
-    ]);
-    assert!(m.contains("already exists"), "{m}");
-    // Without a terminal and without a file there is no password: said, not guessed.
-    let m = fails(&["user", "add", "x6", "--role", "leader"]);
-    assert!(m.contains("--password-file"), "{m}");
-    // There is no flag that takes a password.
-    let m = fails(&[
-        "user",
-        "add",
-        "x7",
-        "--role",
-        "leader",
-        "--password",
-        "hunter2hunter2",
-    ]);
-    assert!(m.contains("unexpected argument"), "{m}");
+    for (line, says) in [
+        ("user add x1 --role root --password-file pw", "not a role"),
+        (
+            "user add x2 --role unit --password-file pw",
+            "--unit UNIT_ID",
+        ),
+        (
+            "user add x3 --role unit --unit NO-SUCH --password-file pw",
+            "no such unit",
+        ),
+        (
+            "user add x4 --role liaison --prefecture 650102 --password-file pw",
+            "not a prefecture",
+        ),
+        (
+            "user add x5 --role leader --password-file short",
+            "too short",
+        ),
+        (
+            "user add office01 --role leader --password-file pw",
+            "already exists",
+        ),
+        // Without a terminal and without a file there is no password: said, not guessed.
+        ("user add x6 --role leader", "--password-file"),
+        // There is no flag that takes a password.
+        (
+            "user add x7 --role leader --password hunter2hunter2",
+            "unexpected argument",
+        ),
+    ] {
+        let m = fails(line);
+        assert!(m.contains(says), "{line}: {m}");
+    }
 
-    ok(&["user", "disable", "urumqi"]);
+    ok("user disable urumqi");
     let list: serde_json::Value =
-        serde_json::from_str(&ok(&["user", "list", "--format", "json"])).expect("json");
+        serde_json::from_str(&ok("user list --format json")).expect("json");
     let rows = list.as_array().expect("rows");
     assert_eq!(rows.len(), 3);
     let urumqi = rows.iter().find(|r| r["name"] == "urumqi").expect("urumqi");
     assert_eq!(urumqi["role"], "liaison");
     assert_eq!(urumqi["prefecture"], 650100);
     assert!(urumqi["disabled_at"].is_string());
-    let csv = ok(&["user", "list", "--format", "csv"]);
+    let csv = ok("user list --format csv");
     assert!(
         csv.starts_with("name,role,unit_id,prefecture,state"),
         "{csv}"
     );
     assert!(csv.contains("unit1,unit,XJ-P-650100,,active"), "{csv}");
-    ok(&[
-        "user",
-        "reset-password",
-        "office01",
-        "--password-file",
-        "pw",
-    ]);
-    let m = fails(&["user", "reset-password", "nobody", "--password-file", "pw"]);
+    ok("user reset-password office01 --password-file pw");
+    let m = fails("user reset-password nobody --password-file pw");
     assert!(m.contains("no user named"), "{m}");
     // The application database (and its WAL) holds hashes, never the password itself.
     let files: Vec<_> = std::fs::read_dir(d.join("data"))
@@ -852,32 +761,12 @@ fn users_are_added_listed_disabled_and_their_passwords_never_in_arguments() {
 #[test]
 fn a_backup_restores_into_a_new_store_with_the_same_figures_and_logins() {
     let d = scratch("backup");
-    let ok = |args: &[&str]| {
-        let out = haoqi(&d, args);
-        assert!(out.status.success(), "{args:?}: {}", text(&out));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let fails = |args: &[&str]| {
-        let out = haoqi(&d, args);
-        assert!(
-            !out.status.success(),
-            "{args:?} should fail: {}",
-            text(&out)
-        );
-        text(&out)
-    };
-    ok(&["demo", "--days", "3", "--rate", "300", "--no-serve"]);
+    let ok = |line: &str| common::ok(&d, line);
+    let fails = |line: &str| common::fails(&d, line);
+    ok("demo --days 3 --rate 300 --no-serve");
     std::fs::write(d.join("pw"), "a long enough password\n").expect("pw");
-    ok(&[
-        "user",
-        "add",
-        "office01",
-        "--role",
-        "admin",
-        "--password-file",
-        "pw",
-    ]);
-    let said = ok(&["backup", "--out", "b1"]);
+    ok("user add office01 --role admin --password-file pw");
+    let said = ok("backup --out b1");
     assert!(
         said.contains("backed up") && said.contains("1 users"),
         "{said}"
@@ -891,31 +780,22 @@ fn a_backup_restores_into_a_new_store_with_the_same_figures_and_logins() {
         "{manifest}"
     );
     // A backup never overwrites one.
-    assert!(fails(&["backup", "--out", "b1"]).contains("exists"));
-    assert!(fails(&["backup", "--restore", "pw"]).contains("not a haoqi backup"));
+    assert!(fails("backup --out b1").contains("exists"));
+    assert!(fails("backup --restore pw").contains("not a haoqi backup"));
 
-    let restored = ["--store", "embedded:restored/haoqi"];
-    let with = |args: &[&str]| -> Vec<String> {
-        restored.iter().chain(args).map(|s| s.to_string()).collect()
-    };
-    let args = with(&["backup", "--restore", "b1"]);
-    let said = ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let restored = "--store embedded:restored/haoqi";
+    let said = ok(&format!("{restored} backup --restore b1"));
     assert!(said.contains("restored"), "{said}");
-    let args = with(&["progress", "--format", "json"]);
     let after: serde_json::Value =
-        serde_json::from_str(&ok(&args.iter().map(String::as_str).collect::<Vec<_>>()))
-            .expect("json");
+        serde_json::from_str(&ok(&format!("{restored} progress --format json"))).expect("json");
     let before: serde_json::Value =
-        serde_json::from_str(&ok(&["progress", "--format", "json"])).expect("json");
+        serde_json::from_str(&ok("progress --format json")).expect("json");
     assert_eq!(after["matrix"], before["matrix"]);
     assert!(before["matrix"]["followers"].as_u64().expect("followers") > 0);
-    let args = with(&["user", "list", "--format", "csv"]);
-    let users = ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let users = ok(&format!("{restored} user list --format csv"));
     assert!(users.contains("office01,admin"), "{users}");
-    let args = with(&["check", "--fast"]);
-    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    ok(&format!("{restored} check --fast"));
     // Restoring again into the now filled store is refused and changes nothing.
-    let args = with(&["backup", "--restore", "b1"]);
-    let m = fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let m = fails(&format!("{restored} backup --restore b1"));
     assert!(m.contains("exists") || m.contains("already holds"), "{m}");
 }

@@ -202,6 +202,20 @@ pub fn daily(
     .collect()
 }
 
+/// [`daily`] readings of followers only, `followers(d)` on day `d` (a count as written, e.g.
+/// `1.2万`).
+pub fn followers_daily(
+    account: &str,
+    platform: Platform,
+    start: chrono::NaiveDate,
+    days: std::ops::RangeInclusive<u32>,
+    followers: impl Fn(u32) -> String,
+) -> Vec<Reading> {
+    daily(account, platform, start, days, Source::Crawl, |d| {
+        (followers(d), String::new(), String::new(), String::new())
+    })
+}
+
 /// The tool's path, or a failure that says how to get it.
 pub fn tool(name: &str) -> PathBuf {
     let found = std::env::var_os("PATH").and_then(|paths| {

@@ -30,13 +30,8 @@ fn day(d: u32) -> NaiveDate {
 }
 
 fn line(account: &str, base: u32, step: u32) -> Vec<Reading> {
-    daily(account, Douyin, start(), 1..=31, Source::Crawl, |d| {
-        (
-            (base + step * d).to_string(),
-            String::new(),
-            String::new(),
-            String::new(),
-        )
+    followers_daily(account, Douyin, start(), 1..=31, |d| {
+        (base + step * d).to_string()
     })
 }
 

@@ -15,7 +15,7 @@ use chrono::{Days, NaiveDate};
 use haoqi_analytics::goal;
 use haoqi_appdb::role::Grant;
 use haoqi_appdb::{Actor, AppDb, NewUser, Role};
-use haoqi_model::reading::{Reading, Source};
+use haoqi_model::reading::Reading;
 use haoqi_platform::Platform::Douyin;
 use haoqi_tests::*;
 use tower::ServiceExt;
@@ -39,35 +39,18 @@ fn first_day() -> NaiveDate {
 
 fn readings() -> Vec<Reading> {
     let line = |account: &str, base: u32, step: u32| {
-        daily(account, Douyin, first_day(), 1..=10, Source::Crawl, |d| {
-            (
-                (base + step * d).to_string(),
-                String::new(),
-                String::new(),
-                String::new(),
-            )
+        followers_daily(account, Douyin, first_day(), 1..=10, |d| {
+            (base + step * d).to_string()
         })
     };
     let mut r = line("P1-dy", 100_000, 1_000);
     r.extend(line("C1-dy", 500, 50));
     r.extend(line("S1-dy", 2_000, 10));
     // The university's account jumps from 1,070 to 60,080 on day 8: an anomaly to review.
-    r.extend(daily(
-        "U1-dy",
-        Douyin,
-        first_day(),
-        1..=10,
-        Source::Crawl,
-        |d| {
-            let base = if d >= 8 { 60_000 } else { 1_000 };
-            (
-                (base + 10 * d).to_string(),
-                String::new(),
-                String::new(),
-                String::new(),
-            )
-        },
-    ));
+    r.extend(followers_daily("U1-dy", Douyin, first_day(), 1..=10, |d| {
+        let base = if d >= 8 { 60_000 } else { 1_000 };
+        (base + 10 * d).to_string()
+    }));
     r
 }
 

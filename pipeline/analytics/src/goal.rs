@@ -414,24 +414,18 @@ impl Default for GoalConfig {
 mod tests {
     use super::*;
 
+    /// A row of `account_growth.sql` with only what `movers` reads filled in.
     fn growth(id: &str, certain: Option<i64>) -> series::AccountGrowth {
-        series::AccountGrowth {
-            account_id: id.into(),
-            unit_name: format!("unit {id}"),
-            display_name: id.into(),
-            platform: "douyin".into(),
-            certain_growth_7d: certain,
-            ..serde_json::from_value(serde_json::json!({
-                "account_id": id, "unit_id": "u", "unit_name": "n", "kind": "society",
-                "tier": "horizontal", "prefecture_code": null, "prefecture_name": null,
-                "platform": "douyin", "display_name": "d", "followers": 10000,
-                "observed_at": null, "followers_1d_ago": null, "followers_7d_ago": null,
-                "followers_30d_ago": null, "delta_1d": null, "delta_7d": null,
-                "delta_30d": null, "rate_7d": null, "rate_30d": null,
-                "certain_growth_7d": null, "certain_growth_30d": null
-            }))
-            .expect("row")
-        }
+        serde_json::from_value(serde_json::json!({
+            "account_id": id, "unit_id": "u", "unit_name": format!("unit {id}"),
+            "kind": "society", "tier": "horizontal", "prefecture_code": null,
+            "prefecture_name": null, "platform": "douyin", "display_name": id,
+            "followers": 10000, "observed_at": null, "followers_1d_ago": null,
+            "followers_7d_ago": null, "followers_30d_ago": null, "delta_1d": null,
+            "delta_7d": null, "delta_30d": null, "rate_7d": null, "rate_30d": null,
+            "certain_growth_7d": certain, "certain_growth_30d": null
+        }))
+        .expect("row")
     }
 
     #[test]

@@ -33,6 +33,28 @@ pub(crate) fn scratch(name: &str) -> PathBuf {
     d
 }
 
+/// Runs `haoqi` in `dir` with the words of `line` (split on spaces: for arguments without
+/// any), asserts that it succeeded, and returns its stdout.
+pub(crate) fn ok(dir: &Path, line: &str) -> String {
+    let args: Vec<&str> = line.split_whitespace().collect();
+    let out = haoqi(dir, &args);
+    assert!(out.status.success(), "haoqi {line}: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs `haoqi` in `dir` with the words of `line`, asserts that it failed, and returns what
+/// it said (stdout and stderr).
+pub(crate) fn fails(dir: &Path, line: &str) -> String {
+    let args: Vec<&str> = line.split_whitespace().collect();
+    let out = haoqi(dir, &args);
+    assert!(
+        !out.status.success(),
+        "haoqi {line} should fail: {}",
+        text(&out)
+    );
+    text(&out)
+}
+
 /// Starts `haoqi simulate` on a free port and returns it with its URL.
 pub(crate) fn simulator(dir: &Path, faults: &str) -> (std::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
